@@ -1,0 +1,166 @@
+"""Service points, meters, reading types and columnar interval series.
+
+Glossary: a *service point* is ESPI's UsagePoint and CDS's Service Point; a *meter reading* is a
+channel of readings of one reading type at one service point (ESPI MeterReading); a *reading* is
+one interval value (ESPI IntervalReading). Readings are never objects: they travel as columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import NamedTuple
+
+
+class Commodity(StrEnum):
+    """What a service point delivers."""
+
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+    WATER = "water"
+
+
+class MeterCategory(StrEnum):
+    """How a meter is read; decides the interval length (seed 000 §3.3h)."""
+
+    AMI = "ami"
+    LEGACY_INTERVAL = "legacy_interval"
+    NON_INTERVAL = "non_interval"
+
+
+class Channel(StrEnum):
+    """Which way energy flows in a meter reading: delivered, received, or their difference."""
+
+    FORWARD = "forward"
+    REVERSE = "reverse"
+    NET = "net"
+
+
+class UnitOfMeasure(IntEnum):
+    """The unit codes used here (IEC 61968-9 ``UnitSymbolKind`` values)."""
+
+    WATT_HOUR = 72
+    WATT = 38
+    CUBIC_FOOT = 119
+    CUBIC_METRE = 42
+    THERM = 169
+    US_GALLON = 128
+    CURRENCY = 80
+
+
+class FlowDirection(IntEnum):
+    """IEC 61968-9 flow direction codes for the three channels."""
+
+    FORWARD = 1
+    REVERSE = 19
+    NET = 4
+
+
+class AccumulationBehaviour(IntEnum):
+    """IEC 61968-9 accumulation codes: interval data is ``DELTA_DATA``."""
+
+    BULK_QUANTITY = 1
+    CUMULATIVE = 3
+    DELTA_DATA = 4
+    INDICATING = 6
+    SUMMATION = 9
+    INSTANTANEOUS = 12
+
+
+class CommodityCode(IntEnum):
+    """IEC 61968-9 commodity codes used by reading types."""
+
+    ELECTRICITY_SECONDARY_METERED = 1
+    ELECTRICITY_PRIMARY_METERED = 2
+    POTABLE_WATER = 4
+    NATURAL_GAS = 7
+
+
+USD = 840
+CUBIC_FEET_PER_CCF = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingType:
+    """What a meter reading's values mean: the ESPI ReadingType fields, by their codes.
+
+    ``value × 10^power_of_ten_multiplier`` is in ``uom``; costs are always in 10⁻⁵ of
+    ``currency`` (greenbuttonalliance.org cost-and-currency guidance).
+    """
+
+    commodity: int | None
+    kind: int | None
+    uom: int | None
+    power_of_ten_multiplier: int = 0
+    accumulation_behaviour: int | None = None
+    flow_direction: int | None = None
+    interval_length: int | None = None
+    currency: int | None = None
+    data_qualifier: int | None = None
+    default_quality: int | None = None
+    measuring_period: int | None = None
+    phase: int | None = None
+    time_attribute: int | None = None
+    tou: int | None = None
+    aggregate: int | None = None
+    consumption_tier: int | None = None
+    cpp: int | None = None
+
+    def scale(self, value: int) -> tuple[int, int]:
+        """``value`` as (integer, power of ten) in this type's unit."""
+        return value, self.power_of_ten_multiplier
+
+
+class Reading(NamedTuple):
+    """One interval reading as a row: the columnar unit the storage layer moves in bulk.
+
+    ``start`` is UTC epoch seconds, ``duration`` seconds, ``value`` the raw integer (scale it by
+    the reading type), ``cost`` integer 10⁻⁵ currency units, ``quality`` a ``ReadingQuality`` code.
+    """
+
+    start: int
+    duration: int
+    value: int
+    cost: int | None
+    quality: int | None
+
+
+@dataclass(slots=True)
+class IntervalSeries:
+    """Readings of one meter reading as parallel columns, ordered by start."""
+
+    starts: list[int] = field(default_factory=list)
+    durations: list[int] = field(default_factory=list)
+    values: list[int] = field(default_factory=list)
+    costs: list[int | None] = field(default_factory=list)
+    qualities: list[int | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        """How many readings the series holds."""
+        return len(self.starts)
+
+    def append(self, reading: Reading) -> None:
+        """Add one reading at the end."""
+        self.starts.append(reading.start)
+        self.durations.append(reading.duration)
+        self.values.append(reading.value)
+        self.costs.append(reading.cost)
+        self.qualities.append(reading.quality)
+
+    def rows(self) -> list[Reading]:
+        """The series as rows, for bulk writers and tests."""
+        return [
+            Reading(*row)
+            for row in zip(
+                self.starts, self.durations, self.values, self.costs, self.qualities, strict=True
+            )
+        ]
+
+    def total_value(self) -> int:
+        """The sum of raw values (scale by the reading type)."""
+        return sum(self.values)
+
+
+def channel_flow_direction(channel: Channel) -> FlowDirection:
+    """The standard flow-direction code of a channel."""
+    return FlowDirection[channel.name]

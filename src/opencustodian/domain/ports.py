@@ -1,0 +1,38 @@
+"""Ports: what services need from storage, as structural protocols.
+
+Storage repositories satisfy these without importing them; services never import storage.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
+    from opencustodian.domain.metering import Reading
+
+
+class ReadingWriter(Protocol):
+    """Merges readings into one meter reading's series, recording every revision."""
+
+    def merge_readings(self, meter_reading_id: int, readings: Sequence[Reading]) -> MergeCounts:
+        """Insert new readings, replace changed ones (keeping the old value), count the rest."""
+        ...
+
+
+class IngestTarget(ReadingWriter, Protocol):
+    """Everything one file import writes, inside one transaction."""
+
+    def resolve_service_point(self, source: SourceServicePoint) -> int:
+        """The id of the service point ``source`` names, creating a feed's new one."""
+        ...
+
+    def resolve_meter_reading(self, service_point_id: int, source: SourceMeterReading) -> int:
+        """The id of the meter reading ``source`` names, creating it (and its type) when new."""
+        ...
+
+    def record_event(self, tag: str, subject: str, data: dict[str, object]) -> None:
+        """Append an audit event in the same transaction."""
+        ...

@@ -1,0 +1,59 @@
+"""Reading quality codes.
+
+The codes are the IEC 61968-9 ``QualityOfReading`` values ESPI carries (espi.xsd
+``QualityOfReading``). Seed 000 §3.3g: historical data is validated (17); real-time data is
+provisional and unvalidated (14, raw).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ReadingQuality(IntEnum):
+    """How trustworthy a reading is, by its standard code."""
+
+    VALID = 0
+    MANUALLY_EDITED = 7
+    ESTIMATED_USING_REFERENCE_DAY = 8
+    ESTIMATED_USING_LINEAR_INTERPOLATION = 9
+    QUESTIONABLE = 10
+    DERIVED = 11
+    PROJECTED = 12
+    MIXED = 13
+    RAW = 14
+    NORMALIZED_FOR_WEATHER = 15
+    OTHER = 16
+    VALIDATED = 17
+    VERIFIED = 18
+    REVENUE_QUALITY = 19
+
+    @property
+    def is_estimated(self) -> bool:
+        """Whether the value was computed rather than measured."""
+        return self in _ESTIMATED
+
+    @property
+    def is_provisional(self) -> bool:
+        """Whether the value has not been through validation yet."""
+        return self is ReadingQuality.RAW
+
+
+_ESTIMATED = frozenset(
+    {
+        ReadingQuality.ESTIMATED_USING_REFERENCE_DAY,
+        ReadingQuality.ESTIMATED_USING_LINEAR_INTERPOLATION,
+        ReadingQuality.PROJECTED,
+    },
+)
+
+KNOWN_QUALITY_CODES = frozenset(int(code) for code in ReadingQuality)
+
+
+def parse_quality(code: int) -> ReadingQuality:
+    """The quality for ``code``; unknown codes raise ``ValueError`` naming the code."""
+    try:
+        return ReadingQuality(code)
+    except ValueError:
+        msg = f"unknown reading quality code {code}"
+        raise ValueError(msg) from None

@@ -1,0 +1,1 @@
+"""Domain-free helpers: time, identifiers, hardened XML."""

@@ -1,0 +1,316 @@
+"""Tables of the custodian's data model.
+
+Low-cardinality entities are typed ORM classes; interval readings are a plain Core table moved
+in bulk (a meter-year at 15 minutes is 35,040 rows), keyed by (meter reading, start) so a
+corrected value replaces the provisional one in place while ``reading_revisions`` keeps the old.
+Third-party applications, grants, tokens, agreements, notifications and jobs get their own
+modules beside this one when their issues land.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from opencustodian.kit.time import utc_now
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(14, 2)
+QUANTITY = Numeric(16, 4)
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing one metadata with the Core tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: DateTime(timezone=True),
+        uuid.UUID: Uuid(),
+        Decimal: MONEY,
+    }
+
+
+class RetailCustomer(Base):
+    """A person or business who logs in to the customer portal."""
+
+    __tablename__ = "retail_customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    is_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    accounts: Mapped[list[Account]] = relationship(back_populates="customer", lazy="raise")
+
+
+class ServiceLocation(Base):
+    """A premises address where one or more service points are."""
+
+    __tablename__ = "service_locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    street: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(2))
+    zip_code: Mapped[str] = mapped_column(String(10))
+
+
+class Account(Base):
+    """A customer's billing relationship; verified by its number and the mailing ZIP."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("account_class IN ('residential', 'commercial')", name="account_class"),
+        CheckConstraint("status IN ('active', 'suspended', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    account_number: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("retail_customers.id"), index=True)
+    account_class: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    billing_zip: Mapped[str] = mapped_column(String(10))
+    opened_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+
+    customer: Mapped[RetailCustomer] = relationship(back_populates="accounts", lazy="raise")
+
+
+class ServicePoint(Base):
+    """Where a commodity is delivered and measured (ESPI UsagePoint, CDS Service Point).
+
+    ``esiid`` is the utility's durable service identifier (Texas-style ESIID): it stays with the
+    premises when a meter is exchanged, so it lives here rather than on the meter.
+    """
+
+    __tablename__ = "service_points"
+    __table_args__ = (
+        CheckConstraint("commodity IN ('electricity', 'gas', 'water')", name="commodity"),
+        CheckConstraint(
+            "meter_category IN ('ami', 'legacy_interval', 'non_interval')", name="meter_category"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    esiid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    service_location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_locations.id"), index=True
+    )
+    commodity: Mapped[str] = mapped_column(String(20))
+    meter_category: Mapped[str] = mapped_column(String(20), default="ami")
+    net_metered: Mapped[bool] = mapped_column(Boolean, default=False)
+    rate_plan: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Meter(Base):
+    """A physical meter installed at a service point for a span of time."""
+
+    __tablename__ = "meters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id"), index=True)
+    meter_number: Mapped[str] = mapped_column(String(40), unique=True)
+    installed_on: Mapped[date] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AccountServicePoint(Base):
+    """Which account held a service point when: move-in inclusive, move-out exclusive."""
+
+    __tablename__ = "account_service_points"
+    __table_args__ = (
+        UniqueConstraint("account_id", "service_point_id", "move_in"),
+        CheckConstraint("move_out IS NULL OR move_out > move_in", name="tenure_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id"), index=True)
+    move_in: Mapped[date] = mapped_column(Date)
+    move_out: Mapped[date | None] = mapped_column(Date)
+
+
+class ReadingTypeRow(Base):
+    """The ESPI ReadingType fields, deduplicated: identical definitions share one row."""
+
+    __tablename__ = "reading_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    commodity: Mapped[int | None] = mapped_column(SmallInteger)
+    kind: Mapped[int | None] = mapped_column(SmallInteger)
+    uom: Mapped[int | None] = mapped_column(SmallInteger)
+    power_of_ten_multiplier: Mapped[int] = mapped_column(SmallInteger, default=0)
+    accumulation_behaviour: Mapped[int | None] = mapped_column(SmallInteger)
+    flow_direction: Mapped[int | None] = mapped_column(SmallInteger)
+    interval_length: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[int | None] = mapped_column(SmallInteger)
+    data_qualifier: Mapped[int | None] = mapped_column(SmallInteger)
+    default_quality: Mapped[int | None] = mapped_column(SmallInteger)
+    measuring_period: Mapped[int | None] = mapped_column(SmallInteger)
+    phase: Mapped[int | None] = mapped_column(SmallInteger)
+    time_attribute: Mapped[int | None] = mapped_column(SmallInteger)
+    tou: Mapped[int | None] = mapped_column(SmallInteger)
+    aggregate: Mapped[int | None] = mapped_column(SmallInteger)
+    consumption_tier: Mapped[int | None] = mapped_column(SmallInteger)
+    cpp: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class MeterReading(Base):
+    """A channel of interval readings of one reading type at one service point."""
+
+    __tablename__ = "meter_readings"
+    __table_args__ = (
+        CheckConstraint("channel IN ('forward', 'reverse', 'net')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id"), index=True)
+    reading_type_id: Mapped[int] = mapped_column(ForeignKey("reading_types.id"))
+    channel: Mapped[str] = mapped_column(String(10), default="forward")
+    title: Mapped[str | None] = mapped_column(String(200))
+
+
+# Columnar readings: (meter reading, start) is the identity; the table is clustered on it
+# (WITHOUT ROWID on SQLite) so a range of one channel is one index walk.
+interval_readings = Table(
+    "interval_readings",
+    Base.metadata,
+    Column("meter_reading_id", Integer, ForeignKey("meter_readings.id"), primary_key=True),
+    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("duration", Integer, nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("cost", BigInteger),
+    Column("quality", SmallInteger),
+    sqlite_with_rowid=False,
+)
+
+# Every replaced reading, with what replaced it and when (corrections and validations).
+reading_revisions = Table(
+    "reading_revisions",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meter_reading_id", Integer, ForeignKey("meter_readings.id"), nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("old_duration", Integer, nullable=False),
+    Column("old_value", BigInteger, nullable=False),
+    Column("old_cost", BigInteger),
+    Column("old_quality", SmallInteger),
+    Column("new_duration", Integer, nullable=False),
+    Column("new_value", BigInteger, nullable=False),
+    Column("new_cost", BigInteger),
+    Column("new_quality", SmallInteger),
+    Column("revised_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reading_revisions_meter_reading_start", "meter_reading_id", "start"),
+)
+
+
+class Bill(Base):
+    """A billing statement for one account and period."""
+
+    __tablename__ = "bills"
+    __table_args__ = (
+        UniqueConstraint("account_id", "service_point_id", "period_start"),
+        CheckConstraint("period_end > period_start", name="period_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    issued_on: Mapped[date] = mapped_column(Date)
+    rate_plan: Mapped[str] = mapped_column(String(60))
+    usage: Mapped[Decimal] = mapped_column(QUANTITY)
+    usage_unit: Mapped[str] = mapped_column(String(10))
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+
+
+class BillSection(Base):
+    """A titled group of charges on a bill (delivery, supply, ESCO, tax)."""
+
+    __tablename__ = "bill_sections"
+    __table_args__ = (
+        CheckConstraint("kind IN ('delivery', 'supply', 'esco', 'tax')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(100))
+
+
+class BillLineItem(Base):
+    """One charge on a bill section."""
+
+    __tablename__ = "bill_line_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("bill_sections.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger)
+    description: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    unit: Mapped[str | None] = mapped_column(String(10))
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(14, 6))
+
+
+class AuditEvent(Base):
+    """An append-only record of something that happened (``source:subject:action``)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    tag: Mapped[str] = mapped_column(String(80), index=True)
+    actor: Mapped[str] = mapped_column(String(120), default="system")
+    subject: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
