@@ -164,3 +164,42 @@ class IntervalSeries:
 def channel_flow_direction(channel: Channel) -> FlowDirection:
     """The standard flow-direction code of a channel."""
     return FlowDirection[channel.name]
+
+
+_COMMODITY_BY_CODE = {
+    CommodityCode.ELECTRICITY_SECONDARY_METERED: Commodity.ELECTRICITY,
+    CommodityCode.ELECTRICITY_PRIMARY_METERED: Commodity.ELECTRICITY,
+    CommodityCode.NATURAL_GAS: Commodity.GAS,
+    CommodityCode.POTABLE_WATER: Commodity.WATER,
+}
+_COMMODITY_BY_UOM = {
+    UnitOfMeasure.WATT_HOUR: Commodity.ELECTRICITY,
+    UnitOfMeasure.WATT: Commodity.ELECTRICITY,
+    UnitOfMeasure.THERM: Commodity.GAS,
+    UnitOfMeasure.CUBIC_FOOT: Commodity.GAS,
+    UnitOfMeasure.US_GALLON: Commodity.WATER,
+}
+
+
+def infer_commodity(stated: Commodity | None, reading_type: ReadingType | None) -> Commodity | None:
+    """The commodity a source states, else the one its reading type implies, else None.
+
+    Real exports leave the service kind empty (a gas utility's file in the shared samples), but
+    their reading types still say gas by commodity code or unit.
+    """
+    if stated is not None or reading_type is None:
+        return stated
+    if reading_type.commodity in _COMMODITY_BY_CODE:
+        return _COMMODITY_BY_CODE[CommodityCode(reading_type.commodity)]
+    if reading_type.uom in _COMMODITY_BY_UOM:
+        return _COMMODITY_BY_UOM[UnitOfMeasure(reading_type.uom)]
+    return None
+
+
+def channel_for(reading_type: ReadingType) -> Channel:
+    """The channel a reading type measures, by its flow direction (forward when unstated)."""
+    if reading_type.flow_direction == FlowDirection.REVERSE:
+        return Channel.REVERSE
+    if reading_type.flow_direction == FlowDirection.NET:
+        return Channel.NET
+    return Channel.FORWARD

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
-    from opencustodian.domain.metering import Reading
+    from opencustodian.domain.metering import Reading, ReadingType
 
 
 class ReadingWriter(Protocol):
@@ -25,8 +25,14 @@ class ReadingWriter(Protocol):
 class IngestTarget(ReadingWriter, Protocol):
     """Everything one file import writes, inside one transaction."""
 
-    def resolve_service_point(self, source: SourceServicePoint) -> int:
-        """The id of the service point ``source`` names, creating a feed's new one."""
+    def resolve_service_point(
+        self, source: SourceServicePoint, reading_type: ReadingType | None = None
+    ) -> int:
+        """The id of the service point ``source`` names, creating a feed's new one.
+
+        ``reading_type`` (of its first meter reading) lets a new service point's commodity be
+        inferred when the source leaves it unstated.
+        """
         ...
 
     def resolve_meter_reading(self, service_point_id: int, source: SourceMeterReading) -> int:

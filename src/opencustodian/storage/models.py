@@ -10,7 +10,7 @@ modules beside this one when their issues land.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,8 +34,9 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
-from opencustodian.kit.time import utc_now
+from opencustodian.kit.time import require_aware, utc_now
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +45,31 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    SQLite has no time zone type and hands back naive values; this type refuses naive input and
+    re-attaches UTC on the way out, so no naive datetime ever leaves storage.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        """Store the instant in UTC."""
+        del dialect
+        return None if value is None else require_aware(value).astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        """Return an aware UTC datetime."""
+        del dialect
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 MONEY = Numeric(14, 2)
 QUANTITY = Numeric(16, 4)
@@ -54,7 +80,7 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime(),
         uuid.UUID: Uuid(),
         Decimal: MONEY,
     }
@@ -243,7 +269,7 @@ reading_revisions = Table(
     Column("new_value", BigInteger, nullable=False),
     Column("new_cost", BigInteger),
     Column("new_quality", SmallInteger),
-    Column("revised_at", DateTime(timezone=True), nullable=False),
+    Column("revised_at", UtcDateTime(), nullable=False),
     Index("ix_reading_revisions_meter_reading_start", "meter_reading_id", "start"),
 )
 

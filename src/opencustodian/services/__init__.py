@@ -1,0 +1,1 @@
+"""Use cases over the domain; storage is reached only through ``domain.ports``."""
