@@ -1,0 +1,215 @@
+"""``opencustodian``: set up, seed, import, serve and demo the custodian.
+
+The CLI is a composition root: it reads settings, opens storage and hands parsers' output to
+the services, printing what happened for people (Rich) or machines (``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from opencustodian.config import Settings
+from opencustodian.domain.ingest import ImportRejectedError, ImportSummary
+from opencustodian.kit.xml import UnsafeXmlError
+from opencustodian.profile import load_profile
+from opencustodian.services.ingest import import_records
+from opencustodian.services.sources import detect_format, parse_source
+from opencustodian.storage import db
+from opencustodian.storage.ingest_target import SqlIngestTarget
+from opencustodian.storage.models import RetailCustomer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+app = typer.Typer(
+    help="OpenCustodian: a utility's Green Button / CDS data custodian.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _engine(settings: Settings) -> Engine:
+    return db.make_engine(settings.resolved_database_url)
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    settings = Settings()
+    db.upgrade(_engine(settings))
+    console.print(f"[green]Database ready[/green] at {_display_url(settings)}")
+
+
+@app.command()
+def seed(
+    customers: Annotated[int, typer.Option(min=1, help="How many customers to create.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 1,
+    history_days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Days of interval history up to now.")
+    ] = 730,
+) -> None:
+    """Fill the database with a deterministic synthetic utility."""
+    from opencustodian.demo.synthetic import seed_utility  # noqa: PLC0415 - heavy, seed only
+
+    settings = Settings()
+    engine = _engine(settings)
+    db.upgrade(engine)
+    with _progress("Seeding customers", total=customers, bytes_=False) as progress:
+        task = progress.add_task("seed", total=customers)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = seed_utility(
+            engine,
+            load_profile(settings.profile),
+            customers=customers,
+            seed=seed,
+            history_days=history_days,
+            progress=advance,
+        )
+    console.print(
+        f"[green]Seeded[/green] {summary.customers:,} customers, {summary.service_points:,} "
+        f"service points, {summary.readings:,} readings, {summary.bills:,} bills "
+        f"in {summary.seconds:.1f} s"
+    )
+
+
+@app.command("import")
+def import_files(
+    paths: Annotated[list[Path], typer.Argument(help="Green Button XML or CSV files.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per file.")
+    ] = False,
+) -> None:
+    """Import Green Button ESPI XML or CSV readings; each file commits whole or not at all.
+
+    CSV columns: meter, start (ISO 8601 with offset), duration (s), value, unit, quality.
+    """
+    settings = Settings()
+    engine = _engine(settings)
+    db.upgrade(engine)
+    failures = 0
+    for path in paths:
+        outcome = _import_one(engine, settings, path)
+        failures += "error" in outcome
+        _report(outcome, as_json=as_json)
+    if failures:
+        raise typer.Exit(code=1)
+
+
+def _import_one(engine: Engine, settings: Settings, path: Path) -> dict[str, object]:
+    try:
+        stream = path.open("rb")
+    except OSError as error:
+        return {"path": str(path), "error": f"cannot open: {error.strerror}"}
+    with stream:
+        file_format = detect_format(path.name, stream.read(512))
+        stream.seek(0)
+        summary = ImportSummary(str(path), file_format)
+        size = path.stat().st_size
+        try:
+            with _progress(path.name, total=size, bytes_=True) as progress:
+                task = progress.add_task("import", total=size)
+                records = parse_source(file_format, stream, max_bytes=settings.import_max_bytes)
+                with db.transaction(db.session_factory(engine)) as session:
+                    import_records(
+                        records,
+                        SqlIngestTarget(session),
+                        summary,
+                        on_batch=lambda: progress.update(task, completed=stream.tell()),
+                    )
+        except (ImportRejectedError, UnsafeXmlError) as error:
+            return {"path": str(path), "format": file_format, "error": str(error)}
+    return summary.as_dict()
+
+
+def _report(outcome: dict[str, object], *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(outcome) + "\n")
+        return
+    if "error" in outcome:
+        errors.print(f"[red]rejected[/red] {outcome['path']}: {outcome['error']}")
+        errors.print("  nothing was written for this file")
+        return
+    table = Table(title=str(outcome["path"]), show_header=False, title_justify="left")
+    for key, value in outcome.items():
+        if key not in {"path", "warnings"}:
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    warnings = outcome.get("warnings")
+    for warning in warnings if isinstance(warnings, list) else []:
+        console.print(f"  [yellow]warning[/yellow] {warning}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+) -> None:
+    """Serve the custodian's web app and APIs."""
+    import uvicorn  # noqa: PLC0415 - only needed when serving
+
+    from opencustodian.web.app import create_app  # noqa: PLC0415
+
+    settings = Settings()
+    engine = _engine(settings)
+    db.upgrade(engine)
+    uvicorn.run(
+        create_app(settings, engine),
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=1, help="Customers to seed when empty.")] = 50,
+    port: Annotated[int | None, typer.Option(help="TCP port of the custodian.")] = None,
+) -> None:
+    """Initialize, seed a synthetic utility when the database is empty, and serve it."""
+    settings = Settings()
+    engine = _engine(settings)
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        existing = session.scalar(select(func.count()).select_from(RetailCustomer)) or 0
+    if not existing:
+        seed(customers=customers, seed=1, history_days=730)
+    base = f"http://{settings.host}:{port or settings.port}"
+    console.print(f"\n[bold]OpenCustodian demo[/bold] on {_display_url(settings)}")
+    console.print(f"  Custodian home:  {base}/")
+    console.print(f"  Health:          {base}/healthz")
+    console.print(f"  API docs:        {base}/docs")
+    console.print("  Demo customers:  customer0001 … (password: demo-password)\n")
+    serve(host=None, port=port)
+
+
+def _display_url(settings: Settings) -> str:
+    return db.make_engine(settings.resolved_database_url).url.render_as_string(hide_password=True)
+
+
+def _progress(label: str, *, total: int, bytes_: bool) -> Progress:
+    del total
+    columns = [TextColumn(f"[bold]{label}"), BarColumn()]
+    columns.append(DownloadColumn() if bytes_ else TextColumn("{task.completed:,}/{task.total:,}"))
+    columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+

@@ -1,0 +1,105 @@
+"""``create_app()``: the custodian's ASGI application.
+
+Later issues add the OAuth server, the ESPI and CDS APIs and the portals; this module only
+wires settings, profile and storage into the app and serves the health check and home page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select, text
+
+from opencustodian import __version__
+from opencustodian.config import Settings
+from opencustodian.profile import CustodianProfile, load_profile
+from opencustodian.storage.db import make_engine, session_factory
+from opencustodian.storage.models import Account, RetailCustomer, ServicePoint, interval_readings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    """What every request handler may use: settings, profile and storage."""
+
+    settings: Settings
+    profile: CustodianProfile
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the application for ``settings`` (from the environment when omitted)."""
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.resolved_database_url)
+    context = AppContext(settings, load_profile(settings.profile), engine, session_factory(engine))
+    app = FastAPI(title="OpenCustodian", version=__version__, docs_url="/docs")
+    app.state.context = context
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_api_route("/healthz", health, methods=["GET"], tags=["operations"])
+    app.add_api_route(
+        "/", home, methods=["GET"], response_class=HTMLResponse, include_in_schema=False
+    )
+    return app
+
+
+def get_context(request: Request) -> AppContext:
+    """The application context of the running app."""
+    context: AppContext = request.app.state.context
+    return context
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+def health(context: Context) -> JSONResponse:
+    """Liveness and readiness: the database answers and the schema is migrated."""
+    try:
+        with context.engine.connect() as connection:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception as error:  # noqa: BLE001 - any database failure means "not ready"
+        return JSONResponse(
+            {"status": "unavailable", "database": context.engine.dialect.name, "error": str(error)},
+            status_code=503,
+        )
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "database": context.engine.dialect.name,
+            "schema_revision": revision,
+            "utility": context.profile.name,
+        }
+    )
+
+
+def home(request: Request, context: Context) -> HTMLResponse:
+    """The custodian's home page: who it is and what it holds."""
+    with context.sessions() as session:
+        figures = _figures(session)
+    return TEMPLATES.TemplateResponse(
+        request, "home.html", {"profile": context.profile, "figures": figures}
+    )
+
+
+def _figures(session: Session) -> dict[str, Any]:
+    def count(statement: Any) -> int:  # noqa: ANN401 - any selectable
+        return int(session.scalar(statement) or 0)
+
+    return {
+        "customers": count(select(func.count()).select_from(RetailCustomer)),
+        "accounts": count(select(func.count()).select_from(Account)),
+        "service_points": count(select(func.count()).select_from(ServicePoint)),
+        "readings": count(select(func.count()).select_from(interval_readings)),
+    }
