@@ -29,7 +29,7 @@ def _records(values, *, qualities=None, start=T0):
     yield SourceServicePoint(key="sp", uuid=uuid.UUID(int=1), title="Meter 1")
     yield SourceMeterReading(key="mr", service_point_key="sp", reading_type=ENERGY, uuid=uuid.UUID(int=2))
     readings = [
-        Reading(start + index * 900, 900, value, value * 10, quality)
+        (start + index * 900, 900, value, value * 10, quality)
         for index, (value, quality) in enumerate(zip(values, qualities, strict=True))
     ]
     yield SourceReadings("mr", readings)
@@ -90,7 +90,7 @@ def test_correction_replaces_value_and_records_revision(engine):
 def test_later_duplicate_in_one_batch_wins(engine):
     def records():
         yield from list(_records([1, 2]))[:2]
-        yield SourceReadings("mr", [Reading(T0, 900, 1, None, 17), Reading(T0, 900, 4, None, 17)])
+        yield SourceReadings("mr", [(T0, 900, 1, None, 17), (T0, 900, 4, None, 17)])
 
     summary = _import(engine, records())
     assert summary.readings.inserted == 1
@@ -121,7 +121,7 @@ def test_failure_midway_leaves_nothing_written(engine):
 
 def test_readings_for_an_undeclared_meter_reading_are_rejected(engine):
     with pytest.raises(ImportRejectedError, match="unknown meter reading"):
-        _import(engine, iter([SourceReadings("nope", [Reading(T0, 900, 1, None, None)])]))
+        _import(engine, iter([SourceReadings("nope", [(T0, 900, 1, None, None)])]))
 
 
 def test_import_is_audited(engine):

@@ -1,0 +1,1 @@
+"""The seeded synthetic utility and the demo third-party app."""

@@ -1,0 +1,1 @@
+"""Pure wire adapters: bytes and dicts in, domain records out; no database, no web."""

@@ -1,0 +1,1 @@
+"""The documented OpenCustodian CSV formats for importing readings."""
