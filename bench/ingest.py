@@ -14,7 +14,6 @@ It prints a table and ends with one JSON line of the figures. Ratios are import/
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import tempfile
@@ -28,17 +27,17 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from opencustodian.domain.ingest import (  # noqa: E402
+from opencustodian.domain.ingest import (
     ImportSummary,
     SourceMeterReading,
     SourceReadings,
     SourceServicePoint,
 )
-from opencustodian.domain.metering import Reading, ReadingType  # noqa: E402
-from opencustodian.services.ingest import import_records  # noqa: E402
-from opencustodian.storage import db  # noqa: E402
-from opencustodian.storage.ingest_target import SqlIngestTarget  # noqa: E402
-from tests.feeds import write_usage_feed  # noqa: E402
+from opencustodian.domain.metering import Reading, ReadingType
+from opencustodian.services.ingest import import_records
+from opencustodian.storage import db
+from opencustodian.storage.ingest_target import SqlIngestTarget
+from tests.feeds import write_usage_feed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,13 +64,17 @@ def source_records(data: list[list[Reading]]) -> Iterator[Any]:
         key = f"sp{meter}"
         yield SourceServicePoint(key=key, uuid=uuid.UUID(int=meter + 1))
         yield SourceMeterReading(
-            key=f"mr{meter}", service_point_key=key, reading_type=ENERGY, uuid=uuid.UUID(int=10_000 + meter)
+            key=f"mr{meter}",
+            service_point_key=key,
+            reading_type=ENERGY,
+            uuid=uuid.UUID(int=10_000 + meter),
         )
         for offset in range(0, PER_METER, 2_000):  # feed-sized blocks, as a parser yields them
             yield SourceReadings(f"mr{meter}", readings[offset : offset + 2_000])
 
 
 def run_import(engine: Engine, data: list[list[Reading]]) -> tuple[float, ImportSummary]:
+    """Seconds the ingest service takes for ``data``, and its summary."""
     summary = ImportSummary("bench", "bench")
     began = time.perf_counter()
     with db.transaction(db.session_factory(engine)) as session:
@@ -84,28 +87,32 @@ def run_raw(engine: Engine, data: list[list[Reading]]) -> float:
     _import_meters_only(engine, data)
     rows = [(meter + 1, *reading) for meter, readings in enumerate(data) for reading in readings]
     with engine.begin() as connection:
-        raw = connection.connection.driver_connection
+        raw: Any = connection.connection.driver_connection
         began = time.perf_counter()
         if engine.dialect.name == "postgresql":
-            with raw.cursor() as cursor, cursor.copy(
-                "COPY interval_readings (meter_reading_id, start, duration, value, cost, quality)"
-                " FROM STDIN (FORMAT BINARY)"
-            ) as copy:
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(
+                    "COPY interval_readings"
+                    " (meter_reading_id, start, duration, value, cost, quality)"
+                    " FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
                 copy.set_types(["int4", "int8", "int4", "int8", "int8", "int2"])
                 for row in rows:
                     copy.write_row(row)
         else:
             raw.executemany("INSERT INTO interval_readings VALUES (?, ?, ?, ?, ?, ?)", rows)
-        elapsed = time.perf_counter() - began
-    return elapsed
+        return time.perf_counter() - began
 
 
 def _import_meters_only(engine: Engine, data: list[list[Reading]]) -> None:
-    empty = [[] for _ in data]
+    empty: list[list[Reading]] = [[] for _ in data]
     run_import(engine, empty)
 
 
 def run_xml(engine: Engine, directory: Path) -> tuple[float, int]:
+    """Seconds to import a generated 200,000-reading feed end to end, and its reading count."""
     from opencustodian.services.sources import parse_source  # noqa: PLC0415
 
     path = directory / "feed.xml"
@@ -114,7 +121,9 @@ def run_xml(engine: Engine, directory: Path) -> tuple[float, int]:
     summary = ImportSummary(str(path), "espi")
     began = time.perf_counter()
     with path.open("rb") as stream, db.transaction(db.session_factory(engine)) as session:
-        import_records(parse_source("espi", stream, max_bytes=1 << 31), SqlIngestTarget(session), summary)
+        import_records(
+            parse_source("espi", stream, max_bytes=1 << 31), SqlIngestTarget(session), summary
+        )
     elapsed = time.perf_counter() - began
     assert summary.readings.inserted == count, summary
     return elapsed, count
@@ -128,6 +137,7 @@ class Databases:
         self.created: list[str] = []
 
     def fresh(self) -> Engine:
+        """A new, migrated database."""
         if self.backend == "sqlite":
             url = f"sqlite:///{self.directory / f'{uuid.uuid4().hex}.sqlite3'}"
         else:
@@ -138,12 +148,17 @@ class Databases:
                 connection.execute(text(f"CREATE DATABASE {name}"))
             admin.dispose()
             self.created.append(name)
-            url = make_url(db.normalize_url(self.admin_url)).set(database=name).render_as_string(False)
+            url = (
+                make_url(db.normalize_url(self.admin_url))
+                .set(database=name)
+                .render_as_string(hide_password=False)
+            )
         engine = db.make_engine(url)
         db.upgrade(engine)
         return engine
 
     def drop_all(self) -> None:
+        """Drop the PostgreSQL databases this run created."""
         if not self.created:
             return
         admin = create_engine(db.normalize_url(self.admin_url or ""), isolation_level="AUTOCOMMIT")
@@ -154,6 +169,7 @@ class Databases:
 
 
 def measure(backend: str, admin_url: str | None, data: list[list[Reading]]) -> dict[str, Any]:
+    """All four figures for one backend."""
     total = METERS * PER_METER
     with tempfile.TemporaryDirectory() as directory:
         databases = Databases(backend, Path(directory), admin_url)
@@ -180,6 +196,7 @@ def measure(backend: str, admin_url: str | None, data: list[list[Reading]]) -> d
 
 
 def postgres_reachable(url: str) -> bool:
+    """Whether a PostgreSQL server answers at ``url``."""
     try:
         import psycopg  # noqa: PLC0415
 
@@ -190,6 +207,7 @@ def postgres_reachable(url: str) -> bool:
 
 
 def main() -> None:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--sqlite-only", action="store_true")
@@ -200,7 +218,8 @@ def main() -> None:
         results.append(measure("postgresql", arguments.pg_admin_url, data))
     for row in results:
         print(
-            f"{row['backend']:<10} raw {row['raw_per_second']:>9,}/s  import {row['import_per_second']:>9,}/s"
+            f"{row['backend']:<10} raw {row['raw_per_second']:>9,}/s"
+            f"  import {row['import_per_second']:>9,}/s"
             f"  ratio {row['ratio']:.2f}  re-import {row['reimport_per_second']:>9,}/s"
             f"  xml end-to-end {row['xml_per_second']:>9,}/s"
         )

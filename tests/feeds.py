@@ -25,7 +25,7 @@ def _entry(entry_id: str, self_href: str, up_href: str, related: list[str], cont
     )
 
 
-def write_usage_feed(
+def write_usage_feed(  # noqa: PLR0913 - every knob is a keyword with a default
     stream: IO[str],
     *,
     usage_points: int = 1,
@@ -38,8 +38,12 @@ def write_usage_feed(
 
     Returns the number of IntervalReading elements written.
     """
-    stream.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="{ATOM}" xmlns:espi="{ESPI}">')
-    stream.write(f"<id>urn:uuid:{uuid.uuid4()}</id><title>feed</title><updated>2024-01-01T00:00:00Z</updated>\n")
+    stream.write(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="{ATOM}" xmlns:espi="{ESPI}">'
+    )
+    stream.write(
+        f"<id>urn:uuid:{uuid.uuid4()}</id><title>feed</title><updated>2024-01-01T00:00:00Z</updated>\n"
+    )
     written = 0
     per_day = DAY // interval
     for point in range(usage_points):
@@ -47,16 +51,30 @@ def write_usage_feed(
         ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/{part}")) for part in ("up", "mr", "rt")]
         stream.write(
             _entry(
-                ids[0], base, "/espi/1_1/resource/RetailCustomer/1/UsagePoint", [f"{base}/MeterReading"],
+                ids[0],
+                base,
+                "/espi/1_1/resource/RetailCustomer/1/UsagePoint",
+                [f"{base}/MeterReading"],
                 "<espi:UsagePoint><espi:ServiceCategory><espi:kind>0</espi:kind></espi:ServiceCategory></espi:UsagePoint>",
             )
         )
         mr = f"{base}/MeterReading/1"
         rt = f"/espi/1_1/resource/ReadingType/{point}"
-        stream.write(_entry(ids[1], mr, f"{base}/MeterReading", [rt, f"{mr}/IntervalBlock"], "<espi:MeterReading/>"))
         stream.write(
             _entry(
-                ids[2], rt, "/espi/1_1/resource/ReadingType", [],
+                ids[1],
+                mr,
+                f"{base}/MeterReading",
+                [rt, f"{mr}/IntervalBlock"],
+                "<espi:MeterReading/>",
+            )
+        )
+        stream.write(
+            _entry(
+                ids[2],
+                rt,
+                "/espi/1_1/resource/ReadingType",
+                [],
                 "<espi:ReadingType><espi:accumulationBehaviour>4</espi:accumulationBehaviour>"
                 "<espi:commodity>1</espi:commodity><espi:currency>840</espi:currency>"
                 "<espi:flowDirection>1</espi:flowDirection>"
@@ -82,7 +100,10 @@ def write_usage_feed(
             block_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{mr}/IntervalBlock/{day}"))
             stream.write(
                 _entry(
-                    block_id, f"{mr}/IntervalBlock/{day}", f"{mr}/IntervalBlock", [],
+                    block_id,
+                    f"{mr}/IntervalBlock/{day}",
+                    f"{mr}/IntervalBlock",
+                    [],
                     f"<espi:IntervalBlock><espi:interval><espi:duration>{DAY}</espi:duration>"
                     f"<espi:start>{day_start}</espi:start></espi:interval>{''.join(readings)}"
                     "</espi:IntervalBlock>",

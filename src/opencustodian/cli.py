@@ -146,7 +146,9 @@ def _report(outcome: dict[str, object], *, as_json: bool) -> None:
     table = Table(title=str(outcome["path"]), show_header=False, title_justify="left")
     for key, value in outcome.items():
         if key not in {"path", "warnings"}:
-            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+            table.add_row(
+                key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value)
+            )
     console.print(table)
     warnings = outcome.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
@@ -211,5 +213,3 @@ def _progress(label: str, *, total: int, bytes_: bool) -> Progress:
 def main() -> None:
     """Console-script entry point."""
     app()
-
-

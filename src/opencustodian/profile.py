@@ -10,9 +10,11 @@ import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ProfileError(ValueError):

@@ -14,7 +14,7 @@ from opencustodian.domain.ingest import (
     SourceReadings,
     SourceServicePoint,
 )
-from opencustodian.domain.metering import Reading, ReadingType
+from opencustodian.domain.metering import ReadingType
 from opencustodian.services.ingest import import_records
 from opencustodian.storage import db
 from opencustodian.storage.ingest_target import SqlIngestTarget
@@ -27,7 +27,9 @@ T0 = 1_700_000_100
 def _records(values, *, qualities=None, start=T0):
     qualities = qualities or [17] * len(values)
     yield SourceServicePoint(key="sp", uuid=uuid.UUID(int=1), title="Meter 1")
-    yield SourceMeterReading(key="mr", service_point_key="sp", reading_type=ENERGY, uuid=uuid.UUID(int=2))
+    yield SourceMeterReading(
+        key="mr", service_point_key="sp", reading_type=ENERGY, uuid=uuid.UUID(int=2)
+    )
     readings = [
         (start + index * 900, 900, value, value * 10, quality)
         for index, (value, quality) in enumerate(zip(values, qualities, strict=True))
@@ -45,15 +47,20 @@ def _import(engine, records, batch_size=50_000):
 def _stored(engine):
     with engine.connect() as connection:
         rows = connection.execute(
-            select(interval_readings.c.start, interval_readings.c.value, interval_readings.c.quality)
-            .order_by(interval_readings.c.start)
+            select(
+                interval_readings.c.start, interval_readings.c.value, interval_readings.c.quality
+            ).order_by(interval_readings.c.start)
         )
         return [tuple(row) for row in rows]
 
 
 def test_first_import_inserts_everything(engine):
     summary = _import(engine, _records([5, 6, 7]))
-    assert (summary.readings.inserted, summary.readings.updated, summary.readings.unchanged) == (3, 0, 0)
+    assert (summary.readings.inserted, summary.readings.updated, summary.readings.unchanged) == (
+        3,
+        0,
+        0,
+    )
     assert summary.service_points == 1
     assert summary.meter_readings == 1
     assert _stored(engine) == [(T0, 5, 17), (T0 + 900, 6, 17), (T0 + 1800, 7, 17)]
@@ -62,7 +69,11 @@ def test_first_import_inserts_everything(engine):
 def test_reimport_changes_nothing(engine):
     _import(engine, _records([5, 6, 7]))
     summary = _import(engine, _records([5, 6, 7]))
-    assert (summary.readings.inserted, summary.readings.updated, summary.readings.unchanged) == (0, 0, 3)
+    assert (summary.readings.inserted, summary.readings.updated, summary.readings.unchanged) == (
+        0,
+        0,
+        3,
+    )
     with engine.connect() as connection:
         assert connection.execute(select(reading_revisions)).all() == []
 
@@ -70,8 +81,17 @@ def test_reimport_changes_nothing(engine):
 def test_correction_replaces_value_and_records_revision(engine):
     _import(engine, _records([5, 6, 7], qualities=[14, 14, 14]))
     summary = _import(engine, _records([5, 9, 7, 8], qualities=[17, 17, 14, 14]))
-    assert (summary.readings.inserted, summary.readings.updated, summary.readings.unchanged) == (1, 2, 1)
-    assert _stored(engine) == [(T0, 5, 17), (T0 + 900, 9, 17), (T0 + 1800, 7, 14), (T0 + 2700, 8, 14)]
+    assert (summary.readings.inserted, summary.readings.updated, summary.readings.unchanged) == (
+        1,
+        2,
+        1,
+    )
+    assert _stored(engine) == [
+        (T0, 5, 17),
+        (T0 + 900, 9, 17),
+        (T0 + 1800, 7, 14),
+        (T0 + 2700, 8, 14),
+    ]
     with engine.connect() as connection:
         revisions = connection.execute(
             select(
@@ -97,7 +117,7 @@ def test_later_duplicate_in_one_batch_wins(engine):
     assert _stored(engine) == [(T0, 4, 17)]
 
 
-def test_many_small_batches_equal_one_big_batch(engine, database_url):
+def test_many_small_batches_equal_one_big_batch(engine):
     values = list(range(1, 2001))
     _import(engine, _records(values), batch_size=64)
     assert [value for _, value, _ in _stored(engine)] == values

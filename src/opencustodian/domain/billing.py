@@ -7,9 +7,12 @@ statement does (delivery, supply, ESCO supply, taxes). Money is ``Decimal``, nev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import date
 
 CENT = Decimal("0.01")
 

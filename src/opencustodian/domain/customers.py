@@ -7,8 +7,11 @@ customer); an *account* is their billing relationship (ESPI CustomerAccount, CDS
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import date
 
 
 class AccountClass(StrEnum):

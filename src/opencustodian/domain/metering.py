@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 
 class Commodity(StrEnum):
@@ -121,7 +121,11 @@ and the SQLite driver binds them ~35% slower (measured; see BENCHMARKS.md), and 
 ever move in bulk. Index with the ``START``…``QUALITY`` constants.
 """
 
-START, DURATION, VALUE, COST, QUALITY = range(5)
+START: Final = 0
+DURATION: Final = 1
+VALUE: Final = 2
+COST: Final = 3
+QUALITY: Final = 4
 
 
 @dataclass(slots=True)

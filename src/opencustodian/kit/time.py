@@ -8,7 +8,10 @@ ESPI carries instants as UTC epoch seconds (espi.xsd ``TimeType``).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 SECONDS_PER_DAY = 86_400
 

@@ -65,7 +65,7 @@ def parse_document(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree.
 
 
 def _refuse_doctype(tree: etree._ElementTree) -> None:
-    if tree.docinfo.doctype:
+    if tree.docinfo.doctype:  # type: ignore[attr-defined]  # lxml-stubs lack DocInfo.doctype
         msg = "documents with a DOCTYPE are refused (entities and DTDs are not allowed)"
         raise UnsafeXmlError(msg)
 

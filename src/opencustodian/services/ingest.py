@@ -120,4 +120,3 @@ def import_records(
     batcher.flush()
     target.record_event(str(EventTag.INGEST_FILE_IMPORTED), summary.path, summary.as_dict())
     return summary
-

@@ -1,5 +1,8 @@
-"""The storage side of a file import: resolves the service points and meter readings a source
-names, and merges readings, all on one session so the whole file commits or nothing does."""
+"""The storage side of a file import.
+
+It resolves the service points and meter readings a source names and merges readings, all on one
+session, so the whole file commits or nothing does.
+"""
 
 from __future__ import annotations
 

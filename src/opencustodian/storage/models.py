@@ -47,7 +47,6 @@ NAMING_CONVENTION = {
 }
 
 
-
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every backend.
 
@@ -228,9 +227,7 @@ class MeterReading(Base):
     """A channel of interval readings of one reading type at one service point."""
 
     __tablename__ = "meter_readings"
-    __table_args__ = (
-        CheckConstraint("channel IN ('forward', 'reverse', 'net')", name="channel"),
-    )
+    __table_args__ = (CheckConstraint("channel IN ('forward', 'reverse', 'net')", name="channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[uuid.UUID] = mapped_column(unique=True)

@@ -105,11 +105,11 @@ class ReadingRepository:
 
     def _record_revisions(self, params: dict[str, Any], differs: str) -> None:
         self._driver_execute(
-            "INSERT INTO reading_revisions (meter_reading_id, start, old_duration, old_value,"
+            "INSERT INTO reading_revisions (meter_reading_id, start, old_duration, old_value,"  # noqa: S608 - constant fragments
             " old_cost, old_quality, new_duration, new_value, new_cost, new_quality, revised_at)"
             " SELECT r.meter_reading_id, r.start, r.duration, r.value, r.cost, r.quality,"
             " s.duration, s.value, s.cost, s.quality, %(now)s"
-            f" FROM {_STAGE} s JOIN interval_readings r"  # noqa: S608 - constant fragments
+            f" FROM {_STAGE} s JOIN interval_readings r"
             f" ON r.meter_reading_id = %(m)s AND r.start = s.start WHERE {differs}",
             params,
         )
