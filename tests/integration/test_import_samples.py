@@ -44,26 +44,30 @@ def independent_readings(path):
     tree = etree.parse(str(path))
     entries = tree.getroot().iter(f"{ATOM}entry")
     meter_readings: dict[str, set[str]] = {}
-    blocks: list[tuple[str, etree._Element]] = []
+    blocks: list[tuple[set[str], etree._Element]] = []
     for entry in entries:
-        links = {(link.get("rel"), link.get("href")) for link in entry.iter(f"{ATOM}link")}
+        links = {
+            (str(link.get("rel")), str(link.get("href"))) for link in entry.iter(f"{ATOM}link")
+        }
         self_href = next(href for rel, href in links if rel == "self")
         if entry.find(f"{ATOM}content/{ESPI}MeterReading") is not None:
             meter_readings[self_href] = {href for rel, href in links if rel == "related"}
             meter_readings[self_href].add(f"{self_href}/IntervalBlock")
         for block in entry.iterfind(f"{ATOM}content/{ESPI}IntervalBlock"):
-            up = next((href for rel, href in links if rel == "up"), "")
-            blocks.append((up, block))
+            # A block hangs under its MeterReading through its `up` collection, or (in some
+            # real exports) the MeterReading links the block's own `self` href directly.
+            names = {href for rel, href in links if rel in {"up", "self"}}
+            blocks.append((names, block))
     readings: dict[str, dict[int, tuple[int, int | None]]] = defaultdict(dict)
-    for up, block in blocks:
-        owner = next((mr for mr, related in meter_readings.items() if up in related), None)
+    for names, block in blocks:
+        owner = next((mr for mr, related in meter_readings.items() if names & related), None)
         if owner is None:
             continue
         for reading in block.iterfind(f"{ESPI}IntervalReading"):
-            start = int(float(reading.findtext(f"{ESPI}timePeriod/{ESPI}start")))
+            start = int(float(reading.findtext(f"{ESPI}timePeriod/{ESPI}start") or "nan"))
             cost = reading.findtext(f"{ESPI}cost")
             readings[owner][start] = (
-                int(reading.findtext(f"{ESPI}value")),
+                int(reading.findtext(f"{ESPI}value") or "nan"),
                 None if cost is None else int(cost),
             )
     return readings

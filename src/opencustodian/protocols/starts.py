@@ -75,10 +75,12 @@ class StartIndex:
     __slots__ = ("_lasts", "_runs")
 
     def __init__(self) -> None:
+        """Start with no starts recorded."""
         self._runs: list[_Run] = []
         self._lasts: list[int] = []
 
     def __len__(self) -> int:
+        """How many distinct starts are recorded."""
         return sum(len(run.starts()) for run in self._runs)
 
     @property

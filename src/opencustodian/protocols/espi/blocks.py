@@ -6,9 +6,9 @@ ESPI 4.0 espi.xsd ``IntervalBlock``: an ``interval`` (DateTimeInterval) and any 
 epoch seconds) and a ``value`` (Int48, scaled by the ReadingType's ``powerOfTenMultiplier``).
 
 A file can hold a million readings, so a block is first read by a tight single pass over the
-leaf elements with no checks beyond ``int()``; only a block that this fast path cannot read
-cleanly is read again, reading by reading, to tolerate known quirks or to name the exact line
-that is wrong.
+leaf elements and converted column by column, checked only by ``int()`` and a range test. Only
+a block that this fast path cannot read cleanly is read again, reading by reading, to tolerate
+known quirks or to name the exact line that is wrong.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
 from opencustodian.domain.ingest import ImportRejectedError
-from opencustodian.domain.metering import Reading
 from opencustodian.domain.quality import KNOWN_QUALITY_CODES
 from opencustodian.protocols.espi.names import (
     COST,
@@ -31,17 +30,27 @@ from opencustodian.protocols.espi.names import (
     START,
     TIME_PERIOD,
     VALUE,
+    source_line,
 )
+from opencustodian.protocols.limits import INT48_MAX, MAX_EPOCH, MIN_EPOCH, UINT32_MAX
 
 if TYPE_CHECKING:
     from lxml import etree
 
-INT48_MAX: Final = 2**47 - 1  # espi.xsd Int48
-UINT32_MAX: Final = 2**32 - 1  # espi.xsd UInt32
-# TimeType is a signed 64-bit epoch; only instants a datetime can name (years 1-9999) are
-# accepted, so nothing downstream overflows converting them.
-MIN_EPOCH: Final = -62_135_596_800
-MAX_EPOCH: Final = 253_402_300_799
+    from opencustodian.domain.metering import Reading
+
+# Slots of a reading's fields in the fast path's rows; the two container tags come last.
+_SLOTS: Final = {
+    START: 0,
+    DURATION: 1,
+    VALUE: 2,
+    COST: 3,
+    QUALITY: 4,
+    INTERVAL_READING: 5,
+    INTERVAL: 6,
+}
+_QUALITY_SLOT: Final = 4
+_READING_SLOT: Final = 5
 
 _FRACTIONAL_EPOCH = re.compile(r"[+-]?\d+\.\d*")
 _QUALITY_BY_TEXT: Final = {str(code): code for code in KNOWN_QUALITY_CODES}
@@ -80,16 +89,15 @@ class BlockReadings:
             raise ImportRejectedError(msg)
         for index in self.implicit:
             start = self.interval_start + index * interval_length
-            self.readings[index] = self.readings[index]._replace(
-                start=_in_range(start, MIN_EPOCH, MAX_EPOCH, "start", self.line),
-                duration=interval_length,
-            )
+            _, _, value, cost, quality = self.readings[index]
+            start = _in_range(start, MIN_EPOCH, MAX_EPOCH, "start", self.line)
+            self.readings[index] = (start, interval_length, value, cost, quality)
         self.implicit.clear()
 
 
 def read_block(block: etree._Element) -> BlockReadings:
     """Every IntervalReading of ``block`` as a row, in document order."""
-    line = block.sourceline or 0
+    line = source_line(block)
     try:
         return BlockReadings(line, _fast_readings(block))
     except (TypeError, ValueError, KeyError):
@@ -100,74 +108,45 @@ def read_block(block: etree._Element) -> BlockReadings:
 def _fast_readings(block: etree._Element) -> list[Reading]:
     """One pass over the leaf elements; raises on anything but clean integer data.
 
-    ``iter`` with several tags walks the subtree in C; touching only the leaves keeps the work
-    per reading to a few attribute reads. A field seen twice in one reading, or a missing
-    required field (``int(None)``), raises so that the careful path can explain it.
+    ``iter`` with several tags walks the subtree in C, so Python touches only the reading and
+    its five leaves. Each reading's texts land in a row by slot; a field given twice, or a
+    missing required field (``int(None)``), raises so that the careful path can explain it.
     """
-    starts: list[str | None] = []
-    durations: list[str | None] = []
-    values: list[str | None] = []
-    costs: list[str | None] = []
-    qualities: list[str | None] = []
-    start = duration = value = cost = quality = None
-    inside = False
-    for element in block.iter(INTERVAL_READING, INTERVAL, START, DURATION, VALUE, COST, QUALITY):
-        tag = element.tag
-        if tag == INTERVAL_READING or tag == INTERVAL:  # noqa: PLR1714 - tags are str, a tuple test is slower
-            if inside:
-                starts.append(start)
-                durations.append(duration)
-                values.append(value)
-                costs.append(cost)
-                qualities.append(quality)
-                start = duration = value = cost = quality = None
-            # The block's own interval/start and interval/duration belong to no reading.
-            inside = tag == INTERVAL_READING
-        elif not inside:
+    rows: list[list[str | None]] = []
+    row: list[str | None] | None = None
+    for element in block.iter(*_SLOTS):
+        slot = _SLOTS[element.tag]
+        if slot >= _READING_SLOT:
+            # A new IntervalReading opens a row; the block's own interval belongs to none.
+            row = [None, None, None, None, None] if slot == _READING_SLOT else None
+            if row is not None:
+                rows.append(row)
+        elif row is None:
             continue
-        elif tag == START:
-            if start is not None:
-                raise ValueError(tag)
-            start = element.text
-        elif tag == DURATION:
-            if duration is not None:
-                raise ValueError(tag)
-            duration = element.text
-        elif tag == VALUE:
-            if value is not None:
-                raise ValueError(tag)
-            value = element.text
-        elif tag == COST:
-            if cost is not None:
-                raise ValueError(tag)
-            cost = element.text
-        elif quality is None:  # the first ReadingQuality/quality wins
-            quality = element.text
-    if inside:
-        starts.append(start)
-        durations.append(duration)
-        values.append(value)
-        costs.append(cost)
-        qualities.append(quality)
-    return _rows(starts, durations, values, costs, qualities)
-
-
-def _rows(
-    start_texts: list[str | None],
-    duration_texts: list[str | None],
-    value_texts: list[str | None],
-    cost_texts: list[str | None],
-    quality_texts: list[str | None],
-) -> list[Reading]:
-    """Convert the collected texts column by column; raise if any is missing or out of range."""
-    if not start_texts:
+        elif row[slot] is None:
+            row[slot] = element.text
+        elif slot != _QUALITY_SLOT:  # only the first ReadingQuality counts; others are errors
+            raise ValueError(element.tag)
+    if not rows:
         return []
+    starts, durations, values, costs, qualities = zip(*rows, strict=True)
+    return _checked_rows(starts, durations, values, costs, qualities)
+
+
+def _checked_rows(
+    start_texts: tuple[str | None, ...],
+    duration_texts: tuple[str | None, ...],
+    value_texts: tuple[str | None, ...],
+    cost_texts: tuple[str | None, ...],
+    quality_texts: tuple[str | None, ...],
+) -> list[Reading]:
+    """Convert the texts column by column; raise if any is missing, unknown or out of range."""
     starts = list(map(int, start_texts))  # type: ignore[arg-type] # None raises TypeError
     durations = list(map(int, duration_texts))  # type: ignore[arg-type]
     values = list(map(int, value_texts))  # type: ignore[arg-type]
     costs = [None if text is None else int(text) for text in cost_texts]
     qualities = [None if text is None else _QUALITY_BY_TEXT[text] for text in quality_texts]
-    known_costs = [cost for cost in costs if cost is not None]
+    known_costs = [cost for cost in costs if cost is not None] or [0]
     if (
         min(starts) < MIN_EPOCH
         or max(starts) > MAX_EPOCH
@@ -175,10 +154,11 @@ def _rows(
         or max(durations) > UINT32_MAX
         or min(values) < -INT48_MAX
         or max(values) > INT48_MAX
-        or (known_costs and (min(known_costs) < -INT48_MAX or max(known_costs) > INT48_MAX))
+        or min(known_costs) < -INT48_MAX
+        or max(known_costs) > INT48_MAX
     ):
         raise ValueError
-    return list(map(Reading, starts, durations, values, costs, qualities))
+    return list(zip(starts, durations, values, costs, qualities, strict=True))
 
 
 def _careful_block(block: etree._Element, line: int) -> BlockReadings:
@@ -188,7 +168,7 @@ def _careful_block(block: etree._Element, line: int) -> BlockReadings:
     if interval is not None:
         text = _single_text(interval, START, "interval")
         if text is not None:
-            result.interval_start = _epoch(text, interval, result)
+            result.interval_start = _epoch(text, interval, None)
     for index, reading in enumerate(block.iterchildren(INTERVAL_READING)):
         result.readings.append(_careful_reading(reading, index, result))
     return result
@@ -198,7 +178,7 @@ def _careful_reading(reading: etree._Element, index: int, result: BlockReadings)
     """One IntervalReading, checked field by field (espi.xsd IntervalReading)."""
     value_text = _single_text(reading, VALUE, "IntervalReading")
     if value_text is None:
-        msg = f"line {reading.sourceline}: IntervalReading has no value"
+        msg = f"line {source_line(reading)}: IntervalReading has no value"
         raise ImportRejectedError(msg)
     value = _integer(value_text, reading, "value", INT48_MAX)
     cost_text = _single_text(reading, COST, "IntervalReading")
@@ -209,19 +189,19 @@ def _careful_reading(reading: etree._Element, index: int, result: BlockReadings)
         # espi.xsd: "If not specified, readings for each intervalLength in ReadingType are
         # present"; placeholders until the ReadingType is known.
         result.implicit.append(index)
-        return Reading(0, 0, value, cost, quality)
+        return (0, 0, value, cost, quality)
     start_text = _single_text(period, START, "timePeriod")
     duration_text = _single_text(period, DURATION, "timePeriod")
     if start_text is None or duration_text is None:
         missing = "start" if start_text is None else "duration"
-        msg = f"line {period.sourceline}: IntervalReading timePeriod has no {missing}"
+        msg = f"line {source_line(period)}: IntervalReading timePeriod has no {missing}"
         raise ImportRejectedError(msg)
     start = _epoch(start_text, period, result)
     duration = _integer(duration_text, period, "duration", UINT32_MAX)
     if duration <= 0:
-        msg = f"line {period.sourceline}: IntervalReading duration {duration} is not positive"
+        msg = f"line {source_line(period)}: IntervalReading duration {duration} is not positive"
         raise ImportRejectedError(msg)
-    return Reading(start, duration, value, cost, quality)
+    return (start, duration, value, cost, quality)
 
 
 def _single(parent: etree._Element, tag: str, owner: str) -> etree._Element | None:
@@ -229,7 +209,7 @@ def _single(parent: etree._Element, tag: str, owner: str) -> etree._Element | No
     found = parent.findall(tag)
     if len(found) > 1:
         msg = (
-            f"line {found[1].sourceline}: {owner} has {len(found)} "
+            f"line {source_line(found[1])}: {owner} has {len(found)} "
             f"{tag.rpartition('}')[2]} elements; espi.xsd allows one"
         )
         raise ImportRejectedError(msg)
@@ -249,9 +229,9 @@ def _integer(text: str, where: etree._Element, name: str, limit: int) -> int:
     try:
         number = int(text)
     except ValueError:
-        msg = f"line {where.sourceline}: IntervalReading {name} {text!r} is not an integer"
+        msg = f"line {source_line(where)}: IntervalReading {name} {text!r} is not an integer"
         raise ImportRejectedError(msg) from None
-    return _in_range(number, -limit, limit, name, where.sourceline or 0)
+    return _in_range(number, -limit, limit, name, source_line(where))
 
 
 def _in_range(number: int, low: int, high: int, name: str, line: int) -> int:
@@ -261,27 +241,28 @@ def _in_range(number: int, low: int, high: int, name: str, line: int) -> int:
     return number
 
 
-def _epoch(text: str, where: etree._Element, result: BlockReadings) -> int:
-    """Epoch seconds (espi.xsd TimeType); a fractional epoch is truncated and counted.
+def _epoch(text: str, where: etree._Element, result: BlockReadings | None) -> int:
+    """Epoch seconds (espi.xsd TimeType); a fractional epoch is truncated.
 
     Real exports write the export instant with microseconds (``1721154384.66136``); the whole
-    seconds are kept and the caller reports how many starts were truncated.
+    seconds are kept, and truncated reading starts are counted in ``result`` for a warning.
     """
     try:
         number = int(text)
     except ValueError:
         if not _FRACTIONAL_EPOCH.fullmatch(text):
-            msg = f"line {where.sourceline}: start {text!r} is not epoch seconds (espi.xsd TimeType)"
+            line = source_line(where)
+            msg = f"line {line}: start {text!r} is not epoch seconds (espi.xsd TimeType)"
             raise ImportRejectedError(msg) from None
         try:
             number = int(Decimal(text))
         except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-            msg = f"line {where.sourceline}: start {text!r} is not a number"
+            msg = f"line {source_line(where)}: start {text!r} is not a number"
             raise ImportRejectedError(msg) from None
-        result.truncated_starts += 1
-        if result.first_truncated is None:
-            result.first_truncated = text
-    return _in_range(number, MIN_EPOCH, MAX_EPOCH, "start", where.sourceline or 0)
+        if result is not None:
+            result.truncated_starts += 1
+            result.first_truncated = result.first_truncated or text
+    return _in_range(number, MIN_EPOCH, MAX_EPOCH, "start", source_line(where))
 
 
 def _quality(reading: etree._Element, result: BlockReadings) -> int | None:
@@ -295,7 +276,7 @@ def _quality(reading: etree._Element, result: BlockReadings) -> int | None:
     try:
         code = int(text)
     except ValueError:
-        msg = f"line {first.sourceline}: ReadingQuality quality {text!r} is not an integer code"
+        msg = f"line {source_line(first)}: ReadingQuality quality {text!r} is not an integer code"
         raise ImportRejectedError(msg) from None
     if code not in KNOWN_QUALITY_CODES:
         result.unknown_qualities += 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from opencustodian.protocols.espi.names import CONTENT, ID, LINK, TITLE
+from opencustodian.protocols.espi.names import CONTENT, ID, LINK, TITLE, source_line
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -48,7 +48,7 @@ class EntryFacts:
 
 def _text(element: etree._Element) -> str | None:
     """Trimmed text content (titles may be ``type="html"``; markup is irrelevant here)."""
-    text = "".join(element.itertext()).strip()
+    text = "".join(part for part in element.itertext() if isinstance(part, str)).strip()
     return text or None
 
 
@@ -81,7 +81,7 @@ def read_entry(entry: etree._Element) -> tuple[EntryFacts, list[etree._Element]]
         elif tag == CONTENT:
             resources.extend(element for element in child if isinstance(element.tag, str))
     facts = EntryFacts(
-        line=entry.sourceline or 0,
+        line=source_line(entry),
         atom_id=atom_id,
         title=title,
         self_href=self_href,

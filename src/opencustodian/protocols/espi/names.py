@@ -6,9 +6,12 @@ Names are matched in Clark notation (``{namespace}local``), never by prefix: rea
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast
 
 from opencustodian.domain.metering import Commodity
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 ESPI_NS: Final = "http://naesb.org/espi"
@@ -99,3 +102,8 @@ def local_name(tag: str) -> str:
 def namespace_of(tag: str) -> str:
     """The namespace URI of a Clark name, or ``""`` for an unqualified name."""
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+def source_line(element: etree._Element) -> int:
+    """The line an element starts on, 0 if unknown (lxml-stubs type ``sourceline`` loosely)."""
+    return cast("int | None", element.sourceline) or 0
