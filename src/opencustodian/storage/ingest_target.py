@@ -6,7 +6,6 @@ session, so the whole file commits or nothing does.
 
 from __future__ import annotations
 
-from dataclasses import astuple, fields
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -23,9 +22,9 @@ from opencustodian.storage.models import (
     AuditEvent,
     Meter,
     MeterReading,
-    ReadingTypeRow,
     ServicePoint,
 )
+from opencustodian.storage.reading_types import ReadingTypeCatalog
 from opencustodian.storage.readings import ReadingRepository
 
 if TYPE_CHECKING:
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
 
     from opencustodian.domain.metering import Reading
 
-READING_TYPE_FIELDS = tuple(field.name for field in fields(ReadingType))
-
 
 class SqlIngestTarget:
     """``domain.ports.IngestTarget`` over a SQLAlchemy session."""
@@ -45,7 +42,7 @@ class SqlIngestTarget:
         """Write through ``session``; the caller owns the transaction."""
         self._session = session
         self._readings = ReadingRepository(session.connection())
-        self._reading_types: dict[ReadingType, int] = {}
+        self._reading_types = ReadingTypeCatalog()
 
     def resolve_service_point(
         self, source: SourceServicePoint, reading_type: ReadingType | None = None
@@ -75,7 +72,7 @@ class SqlIngestTarget:
     def resolve_meter_reading(self, service_point_id: int, source: SourceMeterReading) -> int:
         """The meter reading a source names, created (with its reading type) when new."""
         uuid = source.uuid or stable_uuid("import", service_point_id, source.key)
-        reading_type_id = self._reading_type_id(source.reading_type)
+        reading_type_id = self._reading_types.id_for(self._session, source.reading_type)
         existing = self._session.scalar(select(MeterReading).where(MeterReading.uuid == uuid))
         if existing is not None:
             if existing.service_point_id != service_point_id:
@@ -93,22 +90,6 @@ class SqlIngestTarget:
         self._session.add(reading)
         self._session.flush()
         return reading.id
-
-    def _reading_type_id(self, reading_type: ReadingType) -> int:
-        cached = self._reading_types.get(reading_type)
-        if cached is not None:
-            return cached
-        uuid = stable_uuid("reading-type", *astuple(reading_type))
-        found = self._session.scalar(select(ReadingTypeRow.id).where(ReadingTypeRow.uuid == uuid))
-        if found is None:
-            row = ReadingTypeRow(
-                uuid=uuid, **{name: getattr(reading_type, name) for name in READING_TYPE_FIELDS}
-            )
-            self._session.add(row)
-            self._session.flush()
-            found = row.id
-        self._reading_types[reading_type] = found
-        return found
 
     def merge_readings(self, meter_reading_id: int, readings: Sequence[Reading]) -> MergeCounts:
         """Merge a batch through the bulk reading repository."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from opencustodian.kit.time import (
     SECONDS_PER_DAY,
@@ -64,6 +64,18 @@ class LocalMonth:
         return (self.next_first_day - self.first_day).days
 
 
+class DayFrame(NamedTuple):
+    """The intervals of one local day a meter reports: their starts and clock-day slots.
+
+    ``positions`` maps each interval to its slot of the local clock day, or is None on a
+    regular day (interval ``k`` is slot ``k``).
+    """
+
+    day: LocalDay
+    starts: range
+    positions: tuple[int, ...] | None
+
+
 class HistoryWindow:
     """The local days from ``history_days`` ago up to ``now``, and what is complete by then."""
 
@@ -77,7 +89,6 @@ class HistoryWindow:
         self.last_day = local_date(self.now, zone)
         self.first_day = self.last_day - timedelta(days=history_days)
         self.days = tuple(_local_days(self.first_day, self.last_day, zone))
-        self.start = self.days[0].start
         self.months = tuple(_complete_months(self.first_day, self.last_day, zone, self.now))
         self._positions: dict[tuple[date, int], tuple[int, ...]] = {}
 
@@ -89,6 +100,12 @@ class HistoryWindow:
         """How many of the day's intervals have ended by ``now`` (the last complete one)."""
         available = min(day.end, self.now) - day.start
         return max(0, available // interval)
+
+    def frame(self, day: LocalDay, interval: int) -> DayFrame:
+        """The day's intervals of ``interval`` seconds that are complete by ``now``."""
+        count = self.complete_intervals(day, interval)
+        starts = range(day.start, day.start + count * interval, interval)
+        return DayFrame(day, starts, self.slot_positions(day, interval))
 
     def slot_positions(self, day: LocalDay, interval: int) -> tuple[int, ...] | None:
         """Each interval's slot of the local clock day, or None on a regular day (0, 1, 2…).
@@ -130,6 +147,8 @@ def _complete_months(first: date, last: date, zone: ZoneInfo, now: int) -> list[
         start, end = local_month_bounds(year, month, zone)
         next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)  # noqa: PLR2004
         if date(year, month, 1) >= first and end <= now:
-            months.append(LocalMonth(date(year, month, 1), date(next_year, next_month, 1), start, end))
+            months.append(
+                LocalMonth(date(year, month, 1), date(next_year, next_month, 1), start, end)
+            )
         year, month = next_year, next_month
     return months

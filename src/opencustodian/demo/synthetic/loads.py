@@ -8,6 +8,7 @@ Plain ``math`` only: shapes are computed once per meter and per-interval work st
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import random
     from collections.abc import Callable, Sequence
 
-    from opencustodian.demo.synthetic.calendar import LocalDay
+    from opencustodian.demo.synthetic.calendar import DayFrame, LocalDay
     from opencustodian.demo.synthetic.weather import Weather
 
 Shape = tuple[float, ...]
@@ -45,16 +46,27 @@ def slot_hours(slots: int) -> list[float]:
 
 
 def bump_shape(slots: int, floor: float, bumps: Sequence[Bump]) -> Shape:
-    """A constant floor plus bell-shaped peaks, wrapping around midnight."""
-    raw = [
-        floor + sum(bump.amplitude * _bell(hour, bump.hour, bump.width) for bump in bumps)
-        for hour in slot_hours(slots)
-    ]
+    """A constant floor plus bell-shaped peaks, wrapping around midnight.
+
+    Each peak is a cached bell centred on slot 0, rotated to the slot nearest its hour: no
+    ``exp`` per customer, which matters when 100,000 customers each get their own shapes.
+    """
+    raw = [floor] * slots
+    for amplitude, hour, width in bumps:
+        bell = _bell(slots, width)
+        centre = round(hour * slots / _HOURS - 0.5) % slots
+        rotated = bell[-centre:] + bell[:-centre] if centre else bell
+        raw = [value + amplitude * share for value, share in zip(raw, rotated, strict=True)]
     return _normalized(raw)
 
 
+@functools.cache
 def business_shape(slots: int, opens: float, closes: float, floor: float) -> Shape:
-    """A floor plus a smooth plateau between opening and closing hours."""
+    """A floor plus a smooth plateau between opening and closing hours.
+
+    Cached: callers round the hours to quarter hours, so 100,000 businesses share a few hundred
+    shapes instead of computing thousands of ``exp`` each.
+    """
     raw = [
         floor + _sigmoid(2.5 * (hour - opens)) * _sigmoid(2.5 * (closes - hour))
         for hour in slot_hours(slots)
@@ -62,14 +74,22 @@ def business_shape(slots: int, opens: float, closes: float, floor: float) -> Sha
     return _normalized(raw)
 
 
-def _bell(hour: float, centre: float, width: float) -> float:
-    distance = abs(hour - centre)
-    distance = min(distance, _HOURS - distance)
-    return math.exp(-((distance / width) ** 2))
+@functools.cache
+def _bell(slots: int, width: float) -> tuple[float, ...]:
+    """A bell of ``width`` hours centred on slot 0, by circular distance in slots."""
+    step = _HOURS / slots
+    return tuple(
+        math.exp(-((min(slot, slots - slot) * step / width) ** 2)) for slot in range(slots)
+    )
 
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def quarter_hour(hour: float) -> float:
+    """``hour`` rounded to a quarter hour (business hours are posted that way)."""
+    return round(hour * 4) / 4
 
 
 def _normalized(raw: Sequence[float]) -> Shape:
@@ -124,8 +144,11 @@ def residential_electric(
     weekday = bump_shape(
         slots,
         0.35,
-        [Bump(rng.uniform(0.6, 1.0), morning, 1.3), Bump(0.15, 13.0, 3.0),
-         Bump(rng.uniform(1.1, 1.6), evening, 2.2)],
+        [
+            Bump(rng.uniform(0.6, 1.0), morning, 1.3),
+            Bump(0.15, 13.0, 3.0),
+            Bump(rng.uniform(1.1, 1.6), evening, 2.2),
+        ],
     )
     weekend = bump_shape(
         slots, 0.35, [Bump(0.7, morning + 1.5, 1.6), Bump(0.45, 13.5, 4.0), Bump(1.3, evening, 2.4)]
@@ -148,7 +171,7 @@ def residential_electric(
 def commercial_electric(rng: random.Random, interval: int) -> LoadModel:
     """A shop or office: a business-hours plateau, short Saturdays, closed Sundays, big HVAC."""
     slots = SECONDS_PER_DAY // interval
-    opens, closes = rng.uniform(7.0, 9.0), rng.uniform(17.0, 21.0)
+    opens, closes = quarter_hour(rng.uniform(7.0, 9.0)), quarter_hour(rng.uniform(17.0, 21.0))
     base = rng.uniform(60_000.0, 260_000.0)
     weekday = business_shape(slots, opens, closes, 0.3)
     saturday = business_shape(slots, opens + 1.0, closes - 3.0, 0.3)
@@ -190,7 +213,7 @@ def residential_gas(rng: random.Random, interval: int) -> LoadModel:
 def commercial_gas(rng: random.Random, interval: int) -> LoadModel:
     """A business's gas: kitchens and hot water in opening hours, heating in winter (ft³)."""
     slots = SECONDS_PER_DAY // interval
-    opens, closes = rng.uniform(6.0, 9.0), rng.uniform(17.0, 22.0)
+    opens, closes = quarter_hour(rng.uniform(6.0, 9.0)), quarter_hour(rng.uniform(17.0, 22.0))
     open_hours = business_shape(slots, opens, closes, 0.2)
     return LoadModel(
         shapes=(open_hours,) * 6 + (bump_shape(slots, 1.0, []),),
@@ -208,24 +231,21 @@ def commercial_gas(rng: random.Random, interval: int) -> LoadModel:
 
 
 def interval_loads(
-    model: LoadModel,
-    day: LocalDay,
-    weather: Weather,
-    positions: Sequence[int] | None,
-    count: int,
-    draw: Callable[[], float],
+    model: LoadModel, frame: DayFrame, weather: Weather, draw: Callable[[], float]
 ) -> list[float]:
-    """The first ``count`` interval energies of ``day``, with day and interval noise.
+    """The energy of each interval in ``frame``, with day and interval noise.
 
-    ``positions`` maps each interval to its slot of the local clock day (None on a regular day);
-    ``draw`` is the meter's ``random.random``. One noise draw per interval, plus one per day.
+    Shapes are read at each interval's clock slot, so a DST day keeps its 7:00 peak; ``draw``
+    is the meter's ``random.random``: one noise draw per interval, plus one per day.
     """
+    day = frame.day
     base, weather_energy, weather_shape = model.day_energy(day, weather)
     base *= 1.0 + model.day_noise * (2.0 * draw() - 1.0)
     shape = model.shapes[day.weekday]
-    if positions is not None:
-        shape = tuple(shape[slot] for slot in positions)
-        weather_shape = tuple(weather_shape[slot] for slot in positions)
+    if frame.positions is not None:
+        shape = tuple(shape[slot] for slot in frame.positions)
+        weather_shape = tuple(weather_shape[slot] for slot in frame.positions)
+    count = len(frame.starts)
     if count < len(shape):  # today: only the intervals complete by now
         shape, weather_shape = shape[:count], weather_shape[:count]
     low, span = 1.0 - model.interval_noise, 2.0 * model.interval_noise
@@ -249,12 +269,15 @@ class SolarModel:
     derate: float = 0.8
 
     def production(
-        self, starts: range, interval: int, day_of_year: int, sunshine: float,
-        draw: Callable[[], float],
+        self, frame: DayFrame, sunshine: float, draw: Callable[[], float]
     ) -> list[float]:
-        """Energy produced (Wh) in each interval starting at ``starts``."""
+        """Energy produced (Wh) in each interval of ``frame`` on a day with ``sunshine``."""
+        starts, interval, day_of_year = frame.starts, frame.starts.step, frame.day.day_of_year
         declination = math.radians(23.44) * math.sin(2 * math.pi * (284 + day_of_year) / 365)
-        sin_lat, cos_lat = math.sin(math.radians(self.latitude)), math.cos(math.radians(self.latitude))
+        sin_lat, cos_lat = (
+            math.sin(math.radians(self.latitude)),
+            math.cos(math.radians(self.latitude)),
+        )
         sin_part, cos_part = sin_lat * math.sin(declination), cos_lat * math.cos(declination)
         offset_hours = self.longitude / 15.0 + _equation_of_time_minutes(day_of_year) / 60.0
         peak = self.capacity_w * interval / 3600.0 * self.derate * sunshine
@@ -265,7 +288,9 @@ class SolarModel:
             utc_hours = ((start + interval / 2) % SECONDS_PER_DAY) / 3600.0
             hour_angle = math.radians(15.0 * (utc_hours + offset_hours - 12.0))
             elevation = sin_part + cos_part * math.cos(hour_angle)
-            produced.append(peak * elevation**1.15 * (low + span * draw()) if elevation > 0 else 0.0)
+            produced.append(
+                peak * elevation**1.15 * (low + span * draw()) if elevation > 0 else 0.0
+            )
         return produced
 
 

@@ -3,7 +3,8 @@
 Electricity is energy (kind 12) in Wh (uom 72); gas is volume (kind 58) in cubic feet (uom
 119), integer ft³, which the utility bills in CCF (100 ft³). All are delta data (accumulation
 4) at multiplier 10⁰, costs in 10⁻⁵ USD (currency 840), validated by default (quality 17).
-Identical definitions are shared: storage keeps one row per distinct reading type.
+Identical definitions are shared: storage keeps one row per distinct reading type. Codes are
+plain ints so a type equals (and hashes like) the same type parsed from an imported feed.
 """
 
 from __future__ import annotations
@@ -34,16 +35,16 @@ _MEASURING_PERIOD = {300: 6, 900: 2, 3600: 7}
 def electricity_type(interval: int | None, flow: FlowDirection) -> ReadingType:
     """Electric energy in Wh for ``interval`` seconds (None: monthly) and one flow direction."""
     return ReadingType(
-        commodity=CommodityCode.ELECTRICITY_SECONDARY_METERED,
+        commodity=int(CommodityCode.ELECTRICITY_SECONDARY_METERED),
         kind=ENERGY_KIND,
-        uom=UnitOfMeasure.WATT_HOUR,
+        uom=int(UnitOfMeasure.WATT_HOUR),
         power_of_ten_multiplier=0,
-        accumulation_behaviour=AccumulationBehaviour.DELTA_DATA,
-        flow_direction=flow,
+        accumulation_behaviour=int(AccumulationBehaviour.DELTA_DATA),
+        flow_direction=int(flow),
         interval_length=interval or MONTHLY_INTERVAL_LENGTH,
         currency=USD,
         data_qualifier=NORMAL_DATA_QUALIFIER,
-        default_quality=ReadingQuality.VALIDATED,
+        default_quality=int(ReadingQuality.VALIDATED),
         measuring_period=_MEASURING_PERIOD.get(interval or 0),
     )
 
@@ -51,15 +52,15 @@ def electricity_type(interval: int | None, flow: FlowDirection) -> ReadingType:
 def gas_type(interval: int | None) -> ReadingType:
     """Delivered gas volume in whole cubic feet for ``interval`` seconds (None: monthly)."""
     return ReadingType(
-        commodity=CommodityCode.NATURAL_GAS,
+        commodity=int(CommodityCode.NATURAL_GAS),
         kind=VOLUME_KIND,
-        uom=UnitOfMeasure.CUBIC_FOOT,
+        uom=int(UnitOfMeasure.CUBIC_FOOT),
         power_of_ten_multiplier=0,
-        accumulation_behaviour=AccumulationBehaviour.DELTA_DATA,
-        flow_direction=FlowDirection.FORWARD,
+        accumulation_behaviour=int(AccumulationBehaviour.DELTA_DATA),
+        flow_direction=int(FlowDirection.FORWARD),
         interval_length=interval or MONTHLY_INTERVAL_LENGTH,
         currency=USD,
         data_qualifier=NORMAL_DATA_QUALIFIER,
-        default_quality=ReadingQuality.VALIDATED,
+        default_quality=int(ReadingQuality.VALIDATED),
         measuring_period=_MEASURING_PERIOD.get(interval or 0),
     )

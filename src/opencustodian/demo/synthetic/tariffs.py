@@ -66,24 +66,44 @@ class Esco:
 
 
 RESIDENTIAL_ELECTRIC = RatePlan(
-    "EL1 Residential", Commodity.ELECTRICITY, Decimal("18.00"), Decimal("0.16500"),
-    Decimal("0.11000"), Decimal("0.045"),
+    "EL1 Residential",
+    Commodity.ELECTRICITY,
+    Decimal("18.00"),
+    Decimal("0.16500"),
+    Decimal("0.11000"),
+    Decimal("0.045"),
 )
 RESIDENTIAL_NET_METERING = RatePlan(
-    "EL1 Residential Net Metering", Commodity.ELECTRICITY, Decimal("18.00"), Decimal("0.16500"),
-    Decimal("0.11000"), Decimal("0.045"),
+    "EL1 Residential Net Metering",
+    Commodity.ELECTRICITY,
+    Decimal("18.00"),
+    Decimal("0.16500"),
+    Decimal("0.11000"),
+    Decimal("0.045"),
 )
 COMMERCIAL_ELECTRIC = RatePlan(
-    "EL2 General Small", Commodity.ELECTRICITY, Decimal("31.50"), Decimal("0.14200"),
-    Decimal("0.10500"), Decimal("0.08875"),
+    "EL2 General Small",
+    Commodity.ELECTRICITY,
+    Decimal("31.50"),
+    Decimal("0.14200"),
+    Decimal("0.10500"),
+    Decimal("0.08875"),
 )
 RESIDENTIAL_GAS = RatePlan(
-    "G1 Residential Gas", Commodity.GAS, Decimal("24.00"), Decimal("0.95000"),
-    Decimal("0.52000"), Decimal("0.045"),
+    "G1 Residential Gas",
+    Commodity.GAS,
+    Decimal("24.00"),
+    Decimal("0.95000"),
+    Decimal("0.52000"),
+    Decimal("0.045"),
 )
 COMMERCIAL_GAS = RatePlan(
-    "G2 General Gas", Commodity.GAS, Decimal("45.00"), Decimal("0.72000"),
-    Decimal("0.48000"), Decimal("0.08875"),
+    "G2 General Gas",
+    Commodity.GAS,
+    Decimal("45.00"),
+    Decimal("0.72000"),
+    Decimal("0.48000"),
+    Decimal("0.08875"),
 )
 
 ESCOS = (
