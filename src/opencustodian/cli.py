@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from opencustodian.config import Settings
 from opencustodian.domain.ingest import ImportRejectedError, ImportSummary
@@ -28,6 +30,8 @@ from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.engine import Engine
 
 app = typer.Typer(
@@ -39,15 +43,23 @@ console = Console()
 errors = Console(stderr=True)
 
 
-def _engine(settings: Settings) -> Engine:
-    return db.make_engine(settings.resolved_database_url)
+@contextmanager
+def _migrated_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the configured database, migrated to head, disposed afterwards."""
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        db.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def init() -> None:
     """Create or upgrade the database schema (safe to run again)."""
     settings = Settings()
-    db.upgrade(_engine(settings))
+    with _migrated_engine(settings):
+        pass
     console.print(f"[green]Database ready[/green] at {_display_url(settings)}")
 
 
@@ -63,9 +75,10 @@ def seed(
     from opencustodian.demo.synthetic import seed_utility  # noqa: PLC0415 - heavy, seed only
 
     settings = Settings()
-    engine = _engine(settings)
-    db.upgrade(engine)
-    with _progress("Seeding customers", total=customers, bytes_=False) as progress:
+    with (
+        _migrated_engine(settings) as engine,
+        _progress("Seeding customers", total=customers, bytes_=False) as progress,
+    ):
         task = progress.add_task("seed", total=customers)
 
         def advance(done: int, total: int) -> None:
@@ -98,13 +111,12 @@ def import_files(
     CSV columns: meter, start (ISO 8601 with offset), duration (s), value, unit, quality.
     """
     settings = Settings()
-    engine = _engine(settings)
-    db.upgrade(engine)
     failures = 0
-    for path in paths:
-        outcome = _import_one(engine, settings, path)
-        failures += "error" in outcome
-        _report(outcome, as_json=as_json)
+    with _migrated_engine(settings) as engine:
+        for path in paths:
+            outcome = _import_one(engine, settings, path)
+            failures += "error" in outcome
+            _report(outcome, as_json=as_json)
     if failures:
         raise typer.Exit(code=1)
 
@@ -166,14 +178,13 @@ def serve(
     from opencustodian.web.app import create_app  # noqa: PLC0415
 
     settings = Settings()
-    engine = _engine(settings)
-    db.upgrade(engine)
-    uvicorn.run(
-        create_app(settings, engine),
-        host=host or settings.host,
-        port=port or settings.port,
-        proxy_headers=True,
-    )
+    with _migrated_engine(settings) as engine:
+        uvicorn.run(
+            create_app(settings, engine),
+            host=host or settings.host,
+            port=port or settings.port,
+            proxy_headers=True,
+        )
 
 
 @app.command()
@@ -183,9 +194,7 @@ def demo(
 ) -> None:
     """Initialize, seed a synthetic utility when the database is empty, and serve it."""
     settings = Settings()
-    engine = _engine(settings)
-    db.upgrade(engine)
-    with db.session_factory(engine)() as session:
+    with _migrated_engine(settings) as engine, db.session_factory(engine)() as session:
         existing = session.scalar(select(func.count()).select_from(RetailCustomer)) or 0
     if not existing:
         seed(customers=customers, seed=1, history_days=730)
@@ -199,7 +208,8 @@ def demo(
 
 
 def _display_url(settings: Settings) -> str:
-    return db.make_engine(settings.resolved_database_url).url.render_as_string(hide_password=True)
+    url = make_url(db.normalize_url(settings.resolved_database_url))
+    return url.render_as_string(hide_password=True)
 
 
 def _progress(label: str, *, total: int, bytes_: bool) -> Progress:
