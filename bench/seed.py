@@ -4,6 +4,11 @@ By default it seeds a fresh temporary SQLite file. With ``--database-url`` it se
 PostgreSQL (or SQLite) database instead: the database must exist and be empty; its schema is
 created with ``storage.db.upgrade`` and nothing is dropped afterwards (it is yours).
 
+On SQLite it also times, in the same run, the floor for that volume: the raw driver writing the
+same number of reading rows (``executemany`` into a table of the readings table's shape in a
+fresh file). ``floor_ratio`` = floor rate / seed rate says what generating realistic data,
+customers and bills costs on top of storing the readings.
+
 It prints a human summary and ends with one JSON line of the figures::
 
     python bench/seed.py 50
@@ -14,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 from opencustodian.demo.synthetic import SeedSummary, seed_utility
@@ -35,7 +42,36 @@ def run(url: str, customers: int, seed: int, history_days: int) -> tuple[str, Se
     return engine.dialect.name, summary
 
 
-def report(backend: str, summary: SeedSummary, history_days: int, size: int | None) -> None:
+def raw_floor_seconds(directory: Path, rows: int) -> float:
+    """Seconds for sqlite3 alone to write ``rows`` reading-shaped rows in one transaction."""
+    connection = sqlite3.connect(directory / "floor.sqlite3")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "CREATE TABLE readings (meter_reading_id INTEGER, start BIGINT, duration INTEGER,"
+        " value BIGINT, cost BIGINT, quality SMALLINT, PRIMARY KEY (meter_reading_id, start))"
+        " WITHOUT ROWID"
+    )
+    per_meter = 70_080
+    data = [
+        (index // per_meter, (index % per_meter) * 900, 900, index % 977, index, 17)
+        for index in range(rows)
+    ]
+    began = time.perf_counter()
+    with connection:
+        connection.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?)", data)
+    elapsed = time.perf_counter() - began
+    connection.close()
+    return elapsed
+
+
+def report(
+    backend: str,
+    summary: SeedSummary,
+    history_days: int,
+    size: int | None,
+    floor_seconds: float | None = None,
+) -> None:
     """Print the human summary and the one JSON line."""
     rate = summary.readings / summary.seconds
     print(
@@ -55,7 +91,14 @@ def report(backend: str, summary: SeedSummary, history_days: int, size: int | No
         "readings": summary.readings,
         "seconds": summary.seconds,
         "readings_per_second": round(rate),
+        "floor_readings_per_second": None,
+        "floor_ratio": None,
     }
+    if floor_seconds is not None:
+        floor_rate = summary.readings / floor_seconds
+        print(f"raw driver floor for the same rows: {floor_rate:,.0f} readings/s")
+        figures["floor_readings_per_second"] = round(floor_rate)
+        figures["floor_ratio"] = round(floor_rate / rate, 2)
     print(json.dumps(figures))
 
 
@@ -79,7 +122,8 @@ def main() -> None:
             f"sqlite:///{path}", arguments.customers, arguments.seed, arguments.history_days
         )
         size = sum(file.stat().st_size for file in Path(directory).iterdir())
-        report(backend, summary, arguments.history_days, size)
+        floor = raw_floor_seconds(Path(directory), summary.readings)
+        report(backend, summary, arguments.history_days, size, floor)
 
 
 if __name__ == "__main__":

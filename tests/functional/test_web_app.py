@@ -40,8 +40,9 @@ def test_home_page_shows_what_the_custodian_holds(engine, base_url):
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO service_points (uuid, commodity, meter_category, net_metered, created_at)"
-                " VALUES ('0f0e0d0c-0b0a-0908-0706-050403020100', 'electricity', 'ami', false,"
+                "INSERT INTO service_points"
+                " (uuid, commodity, meter_category, net_metered, created_at) VALUES"
+                " ('0f0e0d0c-0b0a-0908-0706-050403020100', 'electricity', 'ami', false,"
                 " CURRENT_TIMESTAMP)"
             )
         )
