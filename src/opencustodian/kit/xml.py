@@ -54,6 +54,25 @@ def hardened_parser() -> etree.XMLParser:
     )
 
 
+def hardened_iterparse(source: object, *, tag: tuple[str, ...] | None = None) -> etree.iterparse:
+    """``start`` and ``end`` events from lxml's streaming parser, with nothing resolved.
+
+    No entity is expanded, no DTD loaded, nothing fetched from the network, and lxml's default
+    limits on text and depth stay on (``huge_tree=False``). ``tag`` filters events in C.
+    """
+    return etree.iterparse(
+        source,
+        events=("start", "end"),
+        tag=tag,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
 def parse_document(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse a small untrusted document held in memory, refusing DTDs and oversize input."""
     if len(data) > max_bytes:
@@ -81,17 +100,7 @@ def iter_elements(
     The caller must ``clear()`` each yielded element (and may drop earlier siblings); a DOCTYPE
     anywhere in the prolog aborts the parse before any entity could be expanded.
     """
-    reader = SizeLimitedReader(stream, max_bytes)
-    events = etree.iterparse(
-        reader,
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    events = hardened_iterparse(SizeLimitedReader(stream, max_bytes))
     checked = False
     for event, element in events:
         if not checked:

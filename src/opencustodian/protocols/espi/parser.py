@@ -15,7 +15,12 @@ from typing import IO, TYPE_CHECKING, Final
 from lxml import etree
 
 from opencustodian.domain.ingest import ImportRejectedError
-from opencustodian.kit.xml import DEFAULT_MAX_BYTES, SizeLimitedReader, UnsafeXmlError
+from opencustodian.kit.xml import (
+    DEFAULT_MAX_BYTES,
+    SizeLimitedReader,
+    UnsafeXmlError,
+    hardened_iterparse,
+)
 from opencustodian.protocols.espi.graph import FeedGraph
 from opencustodian.protocols.espi.links import read_entry
 from opencustodian.protocols.espi.names import ENTRY, FEED, ID, local_name
@@ -81,17 +86,7 @@ def parse_espi_feed(
 
 def _records(reader: _RecordingReader) -> Iterator[SourceRecord]:
     """The parse loop: ``iterparse`` filtered in C to feed and entry events."""
-    events = etree.iterparse(
-        reader,
-        events=("start", "end"),
-        tag=(FEED, ENTRY),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    events = hardened_iterparse(reader, tag=(FEED, ENTRY))
     graph = FeedGraph()
     root: etree._Element | None = None
     feed_id_noted = False
