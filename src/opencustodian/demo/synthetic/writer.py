@@ -26,6 +26,7 @@ from opencustodian.demo.synthetic.series import (
     meter_random,
     monthly_readings,
 )
+from opencustodian.domain.events import EventTag
 from opencustodian.storage import models
 from opencustodian.storage.db import session_factory, transaction
 from opencustodian.storage.readings import ReadingRepository
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from opencustodian.domain.metering import Reading
     from opencustodian.profile import CustodianProfile
 
-SEED_EVENT = "seed:utility:created"
 CHUNK_READINGS = 50_000  # readings handed to the repository at once, per channel
 BATCH_READINGS = 1_000_000  # about this many readings per transaction
 READINGS_PER_CUSTOMER_DAY = 150  # a rough mean over the customer mix, to size batches
@@ -337,7 +337,7 @@ def _line_item_row(section_id: int, position: int, line: LineItem) -> models.Bil
 def _seed_event(context: SeedContext, tally: _Tally, history_days: int) -> models.AuditEvent:
     """The audit record of the seed (DESIGN "Audit": ``source:subject:action``)."""
     return models.AuditEvent(
-        tag=SEED_EVENT,
+        tag=EventTag.SEED_UTILITY_CREATED,
         actor="system",
         subject=f"seed:{context.seed}",
         data={
