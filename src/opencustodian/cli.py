@@ -21,11 +21,18 @@ from sqlalchemy.engine import make_url
 
 from opencustodian.config import Settings
 from opencustodian.domain.ingest import ImportRejectedError, ImportSummary
+from opencustodian.domain.parties import (
+    ApplicationRegistration,
+    RegistrationEnvironment,
+    RegistrationError,
+)
 from opencustodian.kit.xml import UnsafeXmlError
 from opencustodian.profile import load_profile
 from opencustodian.services.ingest import import_records
+from opencustodian.services.registration import register_application, rotate_client_secret
 from opencustodian.services.sources import detect_format, parse_source
 from opencustodian.storage import db
+from opencustodian.storage.applications import SqlApplicationStore
 from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
 
@@ -165,6 +172,95 @@ def _report(outcome: dict[str, object], *, as_json: bool) -> None:
     warnings = outcome.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"  [yellow]warning[/yellow] {warning}")
+
+
+thirdparty = typer.Typer(help="Register and manage third-party applications.")
+app.add_typer(thirdparty, name="thirdparty")
+
+
+@thirdparty.command("register")
+def register_thirdparty(  # noqa: PLR0917 - Typer passes each form field as an option
+    name: Annotated[str, typer.Option(help="The name customers see on the consent page.")],
+    redirect_uri: Annotated[
+        list[str], typer.Option(help="An exact redirect URI (repeat for several).")
+    ],
+    scope: Annotated[
+        list[str], typer.Option(help="A requested ESPI scope string, e.g. 'FB=1_3_4_5;' (repeat).")
+    ],
+    description: Annotated[str, typer.Option(help="What the application does.")] = "",
+    contact: Annotated[list[str] | None, typer.Option(help="A contact (repeat).")] = None,
+    website: Annotated[str | None, typer.Option(help="The third party's website.")] = None,
+    logo_uri: Annotated[str | None, typer.Option(help="A logo shown to customers.")] = None,
+    scope_selection_uri: Annotated[
+        str | None, typer.Option(help="Where the utility sends customers to choose data.")
+    ] = None,
+    notification_uri: Annotated[
+        str | None, typer.Option(help="Where the utility POSTs notifications.")
+    ] = None,
+    environment: Annotated[
+        RegistrationEnvironment, typer.Option(help="test or production.")
+    ] = RegistrationEnvironment.TEST,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Register a third-party application and print its ids and secrets (shown only once)."""
+    settings = Settings()
+    try:
+        registration = ApplicationRegistration(
+            name=name,
+            redirect_uris=tuple(redirect_uri),
+            scopes=tuple(scope),
+            description=description,
+            contacts=tuple(contact or ()),
+            website=website,
+            logo_uri=logo_uri,
+            scope_selection_uri=scope_selection_uri,
+            notification_uri=notification_uri,
+            environment=environment,
+        )
+        with (
+            _migrated_engine(settings) as engine,
+            db.transaction(db.session_factory(engine)) as session,
+        ):
+            issued = register_application(
+                registration, SqlApplicationStore(session), settings.secret_key
+            )
+    except RegistrationError as error:
+        errors.print(f"[red]not registered[/red]: {error}")
+        raise typer.Exit(code=2) from error
+    result = {
+        "application_information_id": str(issued.application_id),
+        "client_id": issued.client_id,
+        "client_secret": issued.client_secret,
+        "registration_access_token": issued.registration_access_token,
+        "scopes": list(issued.scopes),
+        "status": registration.initial_status.value,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    for key, value in result.items():
+        console.print(f"{key.replace('_', ' ')}: {value}")
+    console.print("[yellow]Store the secrets now: the custodian keeps only their hashes.[/yellow]")
+
+
+@thirdparty.command("rotate-secret")
+def rotate_thirdparty_secret(
+    client_id: Annotated[str, typer.Argument(help="The application's client id.")],
+) -> None:
+    """Issue a new client secret; the old one stops working at once."""
+    settings = Settings()
+    try:
+        with (
+            _migrated_engine(settings) as engine,
+            db.transaction(db.session_factory(engine)) as session,
+        ):
+            secret = rotate_client_secret(
+                client_id, SqlApplicationStore(session), settings.secret_key
+            )
+    except RegistrationError as error:
+        errors.print(f"[red]not rotated[/red]: {error}")
+        raise typer.Exit(code=2) from error
+    console.print(f"client secret: {secret}")
 
 
 @app.command()

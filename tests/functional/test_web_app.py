@@ -24,7 +24,8 @@ def test_health_reports_database_and_schema(base_url, backend):
     body = response.json()
     assert body["status"] == "ok"
     assert body["database"] == backend
-    assert body["schema_revision"] == "0001"
+    assert body["schema_revision"] == db.head_revision()
+    assert body["schema_current"] is True
 
 
 def test_health_is_unavailable_before_migration(empty_database_url):

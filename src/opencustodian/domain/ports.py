@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Sequence
 
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
     from opencustodian.domain.metering import Reading, ReadingType
+    from opencustodian.domain.parties import ApplicationRegistration
 
 
 class ReadingWriter(Protocol):
@@ -41,4 +43,24 @@ class IngestTarget(ReadingWriter, Protocol):
 
     def record_event(self, tag: str, subject: str, data: dict[str, object]) -> None:
         """Append an audit event in the same transaction."""
+        ...
+
+
+class ApplicationStore(Protocol):
+    """Keeps third-party applications; sees only hashes of their secrets."""
+
+    def add_application(
+        self,
+        registration: ApplicationRegistration,
+        *,
+        scopes: tuple[str, ...],
+        client_id: str,
+        secret_hash: str,
+        registration_token_hash: str,
+    ) -> uuid.UUID:
+        """Store a new application; return its ApplicationInformation id."""
+        ...
+
+    def replace_secret_hash(self, client_id: str, secret_hash: str) -> bool:
+        """Swap the stored client-secret hash; False when no such client exists."""
         ...

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,6 +82,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Migrate the database down to ``revision``."""
     command.downgrade(alembic_config(engine), revision)
+
+
+def head_revision() -> str:
+    """The newest migration revision this code knows."""
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    head = script.get_current_head()
+    if head is None:  # the package always ships migrations
+        msg = "no migrations found"
+        raise RuntimeError(msg)
+    return head
 
 
 def is_initialized(engine: Engine) -> bool:

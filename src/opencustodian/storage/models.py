@@ -337,3 +337,33 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(120), default="system")
     subject: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ThirdPartyApplication(Base):
+    """A registered third-party application (ESPI ApplicationInformation, CDS client).
+
+    Secrets are stored only as keyed hashes (``kit.tokens``); the client id is public.
+    """
+
+    __tablename__ = "third_party_applications"
+    __table_args__ = (
+        CheckConstraint("status IN ('test', 'production', 'suspended', 'revoked')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_secret_hash: Mapped[str] = mapped_column(String(64))
+    registration_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    contacts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    website: Mapped[str | None] = mapped_column(String(500))
+    logo_uri: Mapped[str | None] = mapped_column(String(500))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    scope_selection_uri: Mapped[str | None] = mapped_column(String(500))
+    notification_uri: Mapped[str | None] = mapped_column(String(500))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    secret_rotated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from opencustodian import __version__
 from opencustodian.config import Settings
 from opencustodian.profile import CustodianProfile, load_profile
-from opencustodian.storage.db import make_engine, session_factory
+from opencustodian.storage.db import head_revision, make_engine, session_factory
 from opencustodian.storage.models import Account, RetailCustomer, ServicePoint, interval_readings
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def health(context: Context) -> JSONResponse:
             "version": __version__,
             "database": context.engine.dialect.name,
             "schema_revision": revision,
+            "schema_current": revision == head_revision(),
             "utility": context.profile.name,
         }
     )
