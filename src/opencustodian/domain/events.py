@@ -9,6 +9,4 @@ class EventTag(StrEnum):
     """Every auditable thing that happens. Later issues add grant and access events."""
 
     INGEST_FILE_IMPORTED = "ingest:file:imported"
-    INGEST_READING_REVISED = "ingest:reading:revised"
     SEED_UTILITY_CREATED = "seed:utility:created"
-    CUSTOMER_ACCOUNT_MOVED_OUT = "customer:account:moved_out"

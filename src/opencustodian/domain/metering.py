@@ -7,7 +7,7 @@ one interval value (ESPI IntervalReading). Readings are never objects: they trav
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Final, TypeAlias
 
@@ -106,10 +106,6 @@ class ReadingType:
     consumption_tier: int | None = None
     cpp: int | None = None
 
-    def scale(self, value: int) -> tuple[int, int]:
-        """``value`` as (integer, power of ten) in this type's unit."""
-        return value, self.power_of_ten_multiplier
-
 
 Reading: TypeAlias = tuple[int, int, int, int | None, int | None]
 """One interval reading as a plain row ``(start, duration, value, cost, quality)``.
@@ -126,40 +122,6 @@ DURATION: Final = 1
 VALUE: Final = 2
 COST: Final = 3
 QUALITY: Final = 4
-
-
-@dataclass(slots=True)
-class IntervalSeries:
-    """Readings of one meter reading as parallel columns, ordered by start."""
-
-    starts: list[int] = field(default_factory=list)
-    durations: list[int] = field(default_factory=list)
-    values: list[int] = field(default_factory=list)
-    costs: list[int | None] = field(default_factory=list)
-    qualities: list[int | None] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        """How many readings the series holds."""
-        return len(self.starts)
-
-    def append(self, reading: Reading) -> None:
-        """Add one reading at the end."""
-        start, duration, value, cost, quality = reading
-        self.starts.append(start)
-        self.durations.append(duration)
-        self.values.append(value)
-        self.costs.append(cost)
-        self.qualities.append(quality)
-
-    def rows(self) -> list[Reading]:
-        """The series as rows, for bulk writers and tests."""
-        return list(
-            zip(self.starts, self.durations, self.values, self.costs, self.qualities, strict=True)
-        )
-
-    def total_value(self) -> int:
-        """The sum of raw values (scale by the reading type)."""
-        return sum(self.values)
 
 
 def channel_flow_direction(channel: Channel) -> FlowDirection:

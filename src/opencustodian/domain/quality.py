@@ -28,32 +28,5 @@ class ReadingQuality(IntEnum):
     VERIFIED = 18
     REVENUE_QUALITY = 19
 
-    @property
-    def is_estimated(self) -> bool:
-        """Whether the value was computed rather than measured."""
-        return self in _ESTIMATED
-
-    @property
-    def is_provisional(self) -> bool:
-        """Whether the value has not been through validation yet."""
-        return self is ReadingQuality.RAW
-
-
-_ESTIMATED = frozenset(
-    {
-        ReadingQuality.ESTIMATED_USING_REFERENCE_DAY,
-        ReadingQuality.ESTIMATED_USING_LINEAR_INTERPOLATION,
-        ReadingQuality.PROJECTED,
-    },
-)
 
 KNOWN_QUALITY_CODES = frozenset(int(code) for code in ReadingQuality)
-
-
-def parse_quality(code: int) -> ReadingQuality:
-    """The quality for ``code``; unknown codes raise ``ValueError`` naming the code."""
-    try:
-        return ReadingQuality(code)
-    except ValueError:
-        msg = f"unknown reading quality code {code}"
-        raise ValueError(msg) from None
