@@ -6,14 +6,21 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from opencustodian.cli import app
-from opencustodian.storage.models import Meter, MeterReading, interval_readings
+from opencustodian.storage.models import (
+    Meter,
+    MeterReading,
+    ReadingTypeRow,
+    interval_readings,
+    reading_revisions,
+)
 from tests.live import free_port
 
 MAIN = "from opencustodian.cli import main; main()"
@@ -41,33 +48,56 @@ def test_init_creates_the_schema(monkeypatch, empty_database_url):
     assert CliRunner().invoke(app, ["init"]).exit_code == 0
 
 
-def test_seed_then_import_a_csv_for_a_seeded_meter(cli, engine, tmp_path):
+def _seeded_quarter_hour_channel(engine):
+    """A seeded meter number, its forward 15-minute channel, and one stored reading of it."""
+    with engine.connect() as connection:
+        meter, channel = connection.execute(
+            select(Meter.meter_number, MeterReading.id)
+            .join(MeterReading, MeterReading.service_point_id == Meter.service_point_id)
+            .join(ReadingTypeRow, ReadingTypeRow.id == MeterReading.reading_type_id)
+            .where(ReadingTypeRow.interval_length == 900, ReadingTypeRow.flow_direction == 1)
+            .order_by(MeterReading.id)
+        ).first()
+        start, value = connection.execute(
+            select(interval_readings.c.start, interval_readings.c.value)
+            .where(interval_readings.c.meter_reading_id == channel)
+            .order_by(interval_readings.c.start)
+        ).first()
+    return meter, channel, start, value
+
+
+def test_a_csv_for_a_seeded_meter_corrects_its_channel(cli, engine, tmp_path):
     result = cli("seed", "--customers", "1", "--history-days", "2")
     assert result.exit_code == 0, result.stdout
     assert "Seeded 1 customers" in result.stdout
-    with engine.connect() as connection:
-        meter = connection.execute(select(Meter.meter_number).order_by(Meter.id)).scalars().first()
-        before = connection.execute(select(func.count()).select_from(interval_readings)).scalar()
+    meter, channel, start, value = _seeded_quarter_hour_channel(engine)
+    corrected = datetime.fromtimestamp(start, tz=UTC).isoformat()
+    earlier = datetime.fromtimestamp(start - 900 * 4, tz=UTC).isoformat()
     csv = tmp_path / "corrections.csv"
     csv.write_text(
         "meter,start,duration,value,unit,quality\n"
-        f"{meter},2020-01-01T00:00:00-05:00,900,0.25,kWh,17\n"
-        f"{meter},2020-01-01T00:15:00-05:00,900,0.5,kWh,9\n"
+        f"{meter},{corrected},900,{value + 7},Wh,7\n"
+        f"{meter},{earlier},900,0.5,kWh,9\n"
     )
     result = cli("import", "--json", str(csv))
     assert result.exit_code == 0, result.stdout
     summary = json.loads(result.stdout)
     assert summary["format"] == "csv"
-    assert summary["readings_inserted"] == 2
+    assert (summary["readings_inserted"], summary["readings_updated"]) == (1, 1)
     with engine.connect() as connection:
-        after = connection.execute(select(func.count()).select_from(interval_readings)).scalar()
-        assert after == before + 2
-        values = connection.execute(
-            select(interval_readings.c.value)
-            .join(MeterReading, MeterReading.id == interval_readings.c.meter_reading_id)
-            .where(interval_readings.c.start == 1_577_854_800)
-        ).scalars()
-        assert list(values) == [250]
+        rows = connection.execute(
+            select(
+                interval_readings.c.start, interval_readings.c.value, interval_readings.c.quality
+            )
+            .where(interval_readings.c.meter_reading_id == channel)
+            .where(interval_readings.c.start.in_([start, start - 3600]))
+            .order_by(interval_readings.c.start)
+        ).all()
+        revisions = connection.execute(
+            select(reading_revisions.c.old_value, reading_revisions.c.new_value)
+        ).all()
+    assert [tuple(row) for row in rows] == [(start - 3600, 500, 9), (start, value + 7, 7)]
+    assert [tuple(row) for row in revisions] == [(value, value + 7)]
 
 
 def test_import_reports_rejections_and_keeps_going(cli, tmp_path):

@@ -186,3 +186,18 @@ def test_hostile_and_truncated_files_change_nothing(database_url, engine, monkey
     assert "DOCTYPE" in outcomes[0]["error"]
     assert "DOCTYPE" in outcomes[1]["error"]
     assert table_counts(engine) == before
+
+
+def test_a_feed_that_rescales_a_stored_channel_is_rejected(
+    database_url, engine, monkeypatch, tmp_path
+):
+    run_import(database_url, monkeypatch, SAMPLES / "Gas.xml")
+    before = table_counts(engine)
+    rescaled = tmp_path / "Gas-rescaled.xml"
+    original = (SAMPLES / "Gas.xml").read_bytes()
+    rescaled.write_bytes(original.replace(b"<powerOfTenMultiplier>-3", b"<powerOfTenMultiplier>-2"))
+    code, (outcome,) = run_import(database_url, monkeypatch, rescaled)
+    assert code == 1
+    assert "10^-3" in outcome["error"]
+    assert "10^-2" in outcome["error"]
+    assert table_counts(engine) == before

@@ -22,6 +22,7 @@ from opencustodian.storage.models import (
     AuditEvent,
     Meter,
     MeterReading,
+    ReadingTypeRow,
     ServicePoint,
 )
 from opencustodian.storage.reading_types import ReadingTypeCatalog
@@ -70,15 +71,25 @@ class SqlIngestTarget:
         return found
 
     def resolve_meter_reading(self, service_point_id: int, source: SourceMeterReading) -> int:
-        """The meter reading a source names, created (with its reading type) when new."""
-        uuid = source.uuid or stable_uuid("import", service_point_id, source.key)
+        """The meter reading a source names, created (with its reading type) when new.
+
+        A feed names its meter readings by id. A CSV names only a meter, so its rows join the
+        service point's existing channel of the same unit, scale, direction and interval (a
+        correction file lands on the readings it corrects) or start a new channel.
+        """
         reading_type_id = self._reading_types.id_for(self._session, source.reading_type)
-        existing = self._session.scalar(select(MeterReading).where(MeterReading.uuid == uuid))
+        if source.uuid is None:
+            existing = self._matching_channel(service_point_id, source.reading_type)
+            uuid = stable_uuid("import", service_point_id, source.key)
+        else:
+            existing = self._session.scalar(
+                select(MeterReading).where(MeterReading.uuid == source.uuid)
+            )
+            uuid = source.uuid
         if existing is not None:
-            if existing.service_point_id != service_point_id:
-                msg = f"meter reading {uuid} already belongs to another service point"
-                raise ImportRejectedError(msg)
-            existing.reading_type_id = reading_type_id
+            self._check_same_meaning(
+                existing, service_point_id, reading_type_id, source.reading_type
+            )
             return existing.id
         reading = MeterReading(
             uuid=uuid,
@@ -90,6 +101,46 @@ class SqlIngestTarget:
         self._session.add(reading)
         self._session.flush()
         return reading.id
+
+    def _matching_channel(
+        self, service_point_id: int, reading_type: ReadingType
+    ) -> MeterReading | None:
+        return self._session.scalars(
+            select(MeterReading)
+            .join(ReadingTypeRow, ReadingTypeRow.id == MeterReading.reading_type_id)
+            .where(
+                MeterReading.service_point_id == service_point_id,
+                ReadingTypeRow.uom == reading_type.uom,
+                ReadingTypeRow.power_of_ten_multiplier == reading_type.power_of_ten_multiplier,
+                ReadingTypeRow.flow_direction == reading_type.flow_direction,
+                ReadingTypeRow.interval_length == reading_type.interval_length,
+            )
+            .order_by(MeterReading.id)
+        ).first()
+
+    def _check_same_meaning(
+        self,
+        existing: MeterReading,
+        service_point_id: int,
+        reading_type_id: int,
+        reading_type: ReadingType,
+    ) -> None:
+        """Refuse an import that would move a channel or change what its stored values mean."""
+        if existing.service_point_id != service_point_id:
+            msg = f"meter reading {existing.uuid} already belongs to another service point"
+            raise ImportRejectedError(msg)
+        stored = self._session.get_one(ReadingTypeRow, existing.reading_type_id)
+        if existing.reading_type_id != reading_type_id and (
+            stored.uom,
+            stored.power_of_ten_multiplier,
+        ) != (reading_type.uom, reading_type.power_of_ten_multiplier):
+            # Re-scaling would silently reinterpret every reading already stored.
+            msg = (
+                f"meter reading {existing.uuid} holds readings in uom {stored.uom} × "
+                f"10^{stored.power_of_ten_multiplier}; this file says uom {reading_type.uom} × "
+                f"10^{reading_type.power_of_ten_multiplier}"
+            )
+            raise ImportRejectedError(msg)
 
     def merge_readings(self, meter_reading_id: int, readings: Sequence[Reading]) -> MergeCounts:
         """Merge a batch through the bulk reading repository."""
