@@ -32,6 +32,7 @@ class Limits:
     history_years: int = 2
     real_time_window_hours: int = 24
     real_time_latency_minutes: int = 45
+    max_authorization_days: int = 1826
 
     @property
     def real_time_window(self) -> timedelta:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
+    from datetime import date, datetime
 
+    from opencustodian.domain.consent import AccessRecord, EndedGrant, EndReason
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
     from opencustodian.domain.metering import Reading, ReadingType
     from opencustodian.domain.parties import ApplicationRegistration
@@ -63,4 +65,50 @@ class ApplicationStore(Protocol):
 
     def replace_secret_hash(self, client_id: str, secret_hash: str) -> bool:
         """Swap the stored client-secret hash; False when no such client exists."""
+        ...
+
+
+class ConsentLifecycleStore(Protocol):
+    """Ends grants and records why, in the caller's transaction."""
+
+    def end_grant(self, grant_id: int, reason: EndReason, now: datetime) -> EndedGrant | None:
+        """End a grant and revoke its tokens; None when it had already ended."""
+        ...
+
+    def grants_past_end(self, now: datetime) -> list[int]:
+        """Ids of active or pending grants whose chosen period is over."""
+        ...
+
+    def grants_covering(self, account_ids: Iterable[int]) -> list[int]:
+        """Ids of active or pending grants that shared a service point from ``account_ids``."""
+        ...
+
+    def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
+        """Append an audit event."""
+        ...
+
+
+class AccessStore(Protocol):
+    """Finds what a presented access token may do."""
+
+    def access_record(self, access_hash: str, today: date) -> AccessRecord | None:
+        """The token's record, or None when no token has this hash."""
+        ...
+
+
+class NotificationStore(Protocol):
+    """The notification outbox."""
+
+    def notification_uri(self, application_id: int) -> str | None:
+        """Where an application wants notifications, if anywhere."""
+        ...
+
+    def enqueue(self, application_id: int, uri: str, tag: str, body: str) -> None:
+        """Queue a notification, due at once."""
+        ...
+
+    def record_attempt(
+        self, notification_id: int, *, now: datetime, error: str | None, retry_at: datetime | None
+    ) -> None:
+        """Record one delivery attempt."""
         ...

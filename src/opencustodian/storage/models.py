@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID  # for columns declared after a class's own ``uuid`` attribute
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
     Uuid,
 )
@@ -353,7 +355,11 @@ class ThirdPartyApplication(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
-    client_secret_hash: Mapped[str] = mapped_column(String(64))
+    # None while a new secret awaits delivery through the ApplicationInformation API.
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(
+        String(40), default="client_secret_basic"
+    )
     registration_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(2000), default="")
@@ -367,3 +373,120 @@ class ThirdPartyApplication(Base):
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     secret_rotated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AdminUser(Base):
+    """A utility operator who may register, suspend and reinstate third parties."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Grant(Base):
+    """A customer's consent to one third party (ESPI Authorization + Subscription, CDS grant).
+
+    ``kind='client'`` rows are a third party's own client-credentials grants (bulk, registration).
+    """
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        CheckConstraint("kind IN ('customer', 'client')", name="kind"),
+        CheckConstraint(
+            "status IN ('pending', 'active', 'revoked', 'expired', 'ended')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    subscription_uuid: Mapped[UUID] = mapped_column(unique=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("third_party_applications.id"), index=True
+    )
+    retail_customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("retail_customers.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    authorized_start: Mapped[datetime | None] = mapped_column()
+    authorized_end: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class GrantServicePoint(Base):
+    """A service point (and the account it was chosen under) covered by a grant."""
+
+    __tablename__ = "grant_service_points"
+
+    grant_id: Mapped[int] = mapped_column(
+        ForeignKey("grants.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_point_id: Mapped[int] = mapped_column(
+        ForeignKey("service_points.id"), primary_key=True, index=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+
+
+class AuthorizationCode(Base):
+    """A single-use authorization code (RFC 6749 §4.1.2), stored only as a hash."""
+
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class OAuthToken(Base):
+    """An access token and its refresh token, stored only as hashes (RFC 9700 §4.14)."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(2000))
+    issued_at: Mapped[datetime] = mapped_column(default=utc_now)
+    access_expires_at: Mapped[datetime] = mapped_column()
+    refresh_expires_at: Mapped[datetime | None] = mapped_column()
+    # Set when the refresh token was traded for a successor; presenting it again is reuse.
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Notification(Base):
+    """A message to a third party's notification URI, delivered with retries (outbox)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("third_party_applications.id"), index=True
+    )
+    uri: Mapped[str] = mapped_column(String(500))
+    tag: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(500))
