@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     import_max_bytes: int = 2 * 1024 * 1024 * 1024
+    #: The public URL third parties and browsers use; overrides the profile's ``base_url``.
+    base_url: str | None = None
+    #: Where jobs queue: unset runs them in-process at once; ``sqlite:///path`` or
+    #: ``redis://host:6379/0`` queues them for ``opencustodian worker`` processes.
+    jobs_url: str | None = None
+    #: Shared storage for the token rate limit when several web processes run
+    #: (a ``limits`` storage URI such as ``redis://host:6379``); unset keeps counts in memory.
+    rate_limit_url: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
@@ -47,6 +55,11 @@ class Settings(BaseSettings):
             msg = "OPENCUSTODIAN_SECRET_KEY must be set outside development and testing"
             raise ValueError(msg)
         return self
+
+    @property
+    def allows_plain_http(self) -> bool:
+        """Whether OAuth endpoints may be served without TLS (development and tests only)."""
+        return self.environment in {Environment.DEVELOPMENT, Environment.TESTING}
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -38,6 +38,8 @@ class GrantLifecycle:
         self._notifications = notifications
         self._base_url = base_url
         self._render = render_batch_list
+        #: Whether this unit of work ended a grant (so notifications await delivery).
+        self.ended_any = False
 
     def end(
         self, grant_ids: Iterable[int], reason: EndReason, now: datetime, *, actor: str
@@ -56,6 +58,7 @@ class GrantLifecycle:
             )
             self.notify(result.application_id, result.grant_uuid)
             ended.append(result)
+            self.ended_any = True
         return ended
 
     def notify(self, application_id: int, grant_uuid: str) -> None:

@@ -335,7 +335,7 @@ class SqlConsentStore:
         ).first()
         if row is None:
             return None
-        token, grant, application = row.tuple()
+        token, grant, application = row
         return AccessRecord(
             token_id=token.id,
             grant_id=grant.id,

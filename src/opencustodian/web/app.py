@@ -1,7 +1,7 @@
 """``create_app()``: the custodian's ASGI application.
 
-Later issues add the OAuth server, the ESPI and CDS APIs and the portals; this module only
-wires settings, profile and storage into the app and serves the health check and home page.
+It wires settings, profile and storage into the OAuth edge, the consent and portal pages, the
+administration pages and the ESPI resources, and serves the health check and home page.
 """
 
 from __future__ import annotations
@@ -15,16 +15,27 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select, text
+from starlette.middleware.sessions import SessionMiddleware
 
 from opencustodian import __version__
-from opencustodian.config import Settings
+from opencustodian.config import Environment, Settings
+from opencustodian.jobs.queue import dispatcher_for
+from opencustodian.jobs.work import lifecycle_for
+from opencustodian.oauth.endpoints import OAuthEdge, TokenRateLimiter
+from opencustodian.oauth.server import ServerSettings
 from opencustodian.profile import CustodianProfile, load_profile
 from opencustodian.storage.db import head_revision, make_engine, session_factory
 from opencustodian.storage.models import Account, RetailCustomer, ServicePoint, interval_readings
+from opencustodian.web import routes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
+
+    from opencustodian.jobs.queue import JobDispatcher
+    from opencustodian.services.consent import GrantLifecycle
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -37,20 +48,55 @@ class AppContext:
     profile: CustodianProfile
     engine: Engine
     sessions: sessionmaker[Session]
+    base_url: str
+    jobs: JobDispatcher
+    lifecycle: Callable[[Session], GrantLifecycle]
+
+    @property
+    def key(self) -> str:
+        """The server key that hashes tokens and secrets."""
+        return self.settings.secret_key
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the application for ``settings`` (from the environment when omitted)."""
     settings = settings or Settings()
     engine = engine or make_engine(settings.resolved_database_url)
-    context = AppContext(settings, load_profile(settings.profile), engine, session_factory(engine))
+    profile = load_profile(settings.profile)
+    sessions = session_factory(engine)
+    base_url = (settings.base_url or profile.base_url).rstrip("/")
+    context = AppContext(
+        settings,
+        profile,
+        engine,
+        sessions,
+        base_url,
+        dispatcher_for(settings.jobs_url, sessions),
+        lifecycle_for(base_url),
+    )
     app = FastAPI(title="OpenCustodian", version=__version__, docs_url="/docs")
     app.state.context = context
+    app.state.oauth = OAuthEdge(
+        ServerSettings(settings.secret_key, base_url, profile.limits),
+        sessions,
+        context.lifecycle,
+        TokenRateLimiter(profile.limits.token_calls_per_minute, settings.rate_limit_url),
+        insecure_transport_allowed=settings.allows_plain_http,
+        after_commit=context.jobs.notifications_queued,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="opencustodian_session",
+        same_site="lax",
+        https_only=settings.environment is Environment.PRODUCTION,
+    )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_api_route("/healthz", health, methods=["GET"], tags=["operations"])
     app.add_api_route(
         "/", home, methods=["GET"], response_class=HTMLResponse, include_in_schema=False
     )
+    routes.install(app)
     return app
 
 

@@ -1,0 +1,1 @@
+"""Background work: notification delivery with retries and grant-expiry sweeps (Huey)."""

@@ -1,0 +1,206 @@
+"""HTTP edge of the authorization server: token, revocation and metadata endpoints.
+
+Bodies are read (size-limited) on the event loop, then the synchronous Authlib work runs in
+the thread pool with its own database session. A response commits its session only when it
+succeeded, or when a refusal must still revoke something (a replayed code or refresh token).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from fastapi.responses import JSONResponse, Response
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
+
+from opencustodian.kit.time import utc_now
+from opencustodian.oauth.requests import (
+    MAX_BODY_BYTES,
+    CustodianRequest,
+    MalformedRequestError,
+    body_pairs,
+    normalized,
+)
+from opencustodian.oauth.server import CustodianAuthorizationServer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.orm import Session, sessionmaker
+    from starlette.requests import Request
+
+    from opencustodian.oauth.server import ServerSettings
+    from opencustodian.services.consent import GrantLifecycle
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenRateLimiter:
+    """Token calls per client per minute (seed 000 §3.3 b: 50), a moving window."""
+
+    def __init__(self, per_minute: int, storage_uri: str | None = None) -> None:
+        """Limit to ``per_minute`` calls; in memory unless a ``limits`` storage URI is given."""
+        from limits.storage import storage_from_string  # noqa: PLC0415 - only when shared
+
+        storage = storage_from_string(storage_uri) if storage_uri else MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._item = RateLimitItemPerMinute(per_minute)
+
+    def retry_after(self, client_key: str) -> int | None:
+        """Count one call; seconds to wait when over the limit, else None."""
+        if self._limiter.hit(self._item, "token", client_key):
+            return None
+        reset = self._limiter.get_window_stats(self._item, "token", client_key).reset_time
+        return max(1, math.ceil(reset - utc_now().timestamp()))
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthEdge:
+    """Everything the endpoints need, built once by ``create_app``."""
+
+    settings: ServerSettings
+    sessions: sessionmaker[Session]
+    lifecycle: Callable[[Session], GrantLifecycle]
+    limiter: TokenRateLimiter
+    insecure_transport_allowed: bool
+    #: Called after a commit that may have queued notifications (grant ended by a reuse or
+    #: a revocation).
+    after_commit: Callable[[], None]
+
+
+def error_response(error: str, description: str, status: int = 400) -> JSONResponse:
+    """An RFC 6749 §5.2 error body."""
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refusing more than ``MAX_BODY_BYTES`` before reading it all."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            msg = f"the request body is larger than {MAX_BODY_BYTES} bytes"
+            raise MalformedRequestError(msg)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def adapt(request: Request) -> CustodianRequest:
+    """The request as Authlib's, with the seed's parameter names normalized."""
+    body = await read_body(request)
+    pairs = normalized(
+        [
+            *request.query_params.multi_items(),
+            *body_pairs(body, request.headers.get("content-type", "")),
+        ]
+    )
+    return CustodianRequest(request.method, str(request.url), request.headers, pairs)
+
+
+def _client_key(request: CustodianRequest) -> str:
+    basic_id, _ = extract_basic_authorization(request.headers)
+    return str(basic_id or request.payload.data.get("client_id") or "anonymous")
+
+
+def _two_client_methods(request: CustodianRequest) -> bool:
+    """RFC 6749 §2.3: a client MUST NOT use more than one authentication method."""
+    basic_id, _ = extract_basic_authorization(request.headers)
+    return bool(basic_id) and "client_secret" in request.payload.data
+
+
+def _insecure(edge: OAuthEdge, request: Request) -> bool:
+    return request.url.scheme != "https" and not edge.insecure_transport_allowed
+
+
+def run_server(
+    edge: OAuthEdge, call: Callable[[CustodianAuthorizationServer], Response], request: object
+) -> Response:
+    """Run ``call`` on a server with a fresh session; commit per the module's rule."""
+    with edge.sessions() as session:
+        server = CustodianAuthorizationServer(
+            edge.settings, session=session, now=utc_now(), lifecycle=edge.lifecycle
+        )
+        response = call(server)
+        if response.status_code < 400 or getattr(request, "commit_on_error", False):  # noqa: PLR2004
+            session.commit()
+            if server.lifecycle.ended_any:
+                edge.after_commit()
+        else:
+            session.rollback()
+        return response
+
+
+async def token_endpoint(request: Request) -> Response:
+    """``POST /oauth/token`` (RFC 6749 §3.2), form or seed-000 JSON bodies."""
+    edge: OAuthEdge = request.app.state.oauth
+    if _insecure(edge, request):
+        return error_response("invalid_request", "the token endpoint requires https")
+    try:
+        oauth_request = await adapt(request)
+    except MalformedRequestError as error:
+        return error_response("invalid_request", str(error))
+    wait = edge.limiter.retry_after(_client_key(oauth_request))
+    if wait is not None:
+        response = error_response("slow_down", "too many token requests; retry later", 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if _two_client_methods(oauth_request):
+        return error_response("invalid_request", "use one client authentication method")
+    return await run_in_threadpool(
+        run_server, edge, lambda server: server.create_token_response(oauth_request), oauth_request
+    )
+
+
+async def revocation_endpoint(request: Request) -> Response:
+    """``POST /oauth/revoke`` (RFC 7009)."""
+    edge: OAuthEdge = request.app.state.oauth
+    try:
+        oauth_request = await adapt(request)
+    except MalformedRequestError as error:
+        return error_response("invalid_request", str(error))
+    return await run_in_threadpool(
+        run_server,
+        edge,
+        lambda server: server.create_endpoint_response("revocation", oauth_request),
+        oauth_request,
+    )
+
+
+def metadata(base_url: str) -> dict[str, object]:
+    """RFC 8414 authorization server metadata."""
+    return {
+        "issuer": base_url,
+        "authorization_endpoint": f"{base_url}/oauth/authorize",
+        "token_endpoint": f"{base_url}/oauth/token",
+        "revocation_endpoint": f"{base_url}/oauth/revoke",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "service_documentation": f"{base_url}/docs",
+        "espi_resource_endpoint": f"{base_url}/espi/1_1/resource",
+        "espi_scope_separator": "|",
+    }
+
+
+async def metadata_endpoint(request: Request) -> Response:
+    """``GET /.well-known/oauth-authorization-server``."""
+    edge: OAuthEdge = request.app.state.oauth
+    return JSONResponse(metadata(edge.settings.base_url))

@@ -1,0 +1,1 @@
+"""Machine interfaces: ESPI resources beside the OAuth endpoints."""

@@ -1,0 +1,265 @@
+"""The customer's side of ``/oauth/authorize``: sign in, review, choose, accept or deny.
+
+Seed 000 §3.1: the customer verifies (or removes, never adds) the scopes the third party asked
+for, picks accounts and a duration, and accepts. Authlib validates the request on every step
+(RFC 6749 §4.1.1); an error goes back to the third party's redirect URI only when that URI is
+registered for the client (§4.1.2.1), otherwise it is shown here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+from authlib.oauth2.base import OAuth2Error
+from starlette.concurrency import run_in_threadpool
+
+from opencustodian.domain.consent import (
+    authorization_end,
+    checked_duration,
+    default_duration,
+    duration_choices,
+)
+from opencustodian.domain.events import EventTag
+from opencustodian.domain.scopes import describe
+from opencustodian.kit.time import utc_now
+from opencustodian.oauth.clients import join_scopes, parse_scope_list
+from opencustodian.oauth.grants import GrantUser
+from opencustodian.oauth.requests import CustodianRequest, normalized
+from opencustodian.oauth.server import CustodianAuthorizationServer
+from opencustodian.protocols.espi.scope import emit_scope
+from opencustodian.storage.consent import SqlConsentStore
+from opencustodian.web import sessions
+from opencustodian.web.pages.rendering import render
+
+if TYPE_CHECKING:
+    from fastapi.responses import Response
+    from sqlalchemy.orm import Session
+    from starlette.requests import Request
+
+    from opencustodian.oauth.clients import OAuthClient
+    from opencustodian.storage.consent import ServicePointChoice
+    from opencustodian.web.app import AppContext
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeView:
+    """One requested scope as the consent page shows it."""
+
+    value: str
+    sentences: list[str]
+
+
+def authorization_pairs(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Normalized authorize parameters, with seed 000's defaults.
+
+    The seed's camelCase links (``clientId=…&scope=…&state=…``) carry no ``response_type``;
+    only code flow exists here, so that variant defaults it. RFC 6749 requests must send it.
+    """
+    names = {name for name, _ in query}
+    pairs = normalized(query)
+    if "clientId" in names and "response_type" not in {name for name, _ in pairs}:
+        pairs.append(("response_type", "code"))
+    return pairs
+
+
+def _server(request: Request, session: Session) -> CustodianAuthorizationServer:
+    edge = request.app.state.oauth
+    return CustodianAuthorizationServer(
+        edge.settings, session=session, now=utc_now(), lifecycle=edge.lifecycle
+    )
+
+
+async def authorize_page(request: Request) -> Response:
+    """``GET /oauth/authorize``: validate, then sign-in or consent page."""
+    query = request.query_params.multi_items()
+    return await run_in_threadpool(_authorize_page, request, query)
+
+
+def _authorize_page(request: Request, query: list[tuple[str, str]]) -> Response:
+    context: AppContext = request.app.state.context
+    oauth_request = CustodianRequest("GET", str(request.url), {}, authorization_pairs(query))
+    with context.sessions() as session:
+        server = _server(request, session)
+        try:
+            grant = server.get_consent_grant(oauth_request, end_user=None)
+        except OAuth2Error as error:
+            return _authorization_error(request, server, oauth_request, error)
+        customer = sessions.customer_id(request)
+        if customer is None:
+            return _sign_in_page(request, query)
+        store = SqlConsentStore(session)
+        choices = store.shareable_service_points(
+            customer, _today(context), sessions.verified_account_id(request)
+        )
+        return _consent_page(request, grant.client, oauth_request.scope, choices, query)
+
+
+def _today(context: AppContext) -> Any:  # noqa: ANN401 - a date in the utility's zone
+    return utc_now().astimezone(context.profile.time_zone).date()
+
+
+def _authorization_error(
+    request: Request,
+    server: CustodianAuthorizationServer,
+    oauth_request: CustodianRequest,
+    error: OAuth2Error,
+) -> Response:
+    """Redirect to a trusted redirect URI with ``error=``, else show the error (400)."""
+    if error.redirect_uri:
+        response: Response = server.handle_error_response(oauth_request, error)
+        return response
+    return render(
+        request,
+        "consent/error.html",
+        {"error": error.error, "description": error.description or ""},
+        status_code=400,
+    )
+
+
+def _sign_in_page(request: Request, query: list[tuple[str, str]]) -> Response:
+    target = f"{request.url.path}?{urlencode(query)}"
+    return render(request, "consent/sign_in.html", {"next": target, "error": None})
+
+
+def _consent_page(
+    request: Request,
+    client: OAuthClient,
+    scope: str,
+    choices: list[ServicePointChoice],
+    query: list[tuple[str, str]],
+) -> Response:
+    context: AppContext = request.app.state.context
+    scopes = [ScopeView(emit_scope(item), describe(item)) for item in parse_scope_list(scope) or []]
+    limits = context.profile.limits
+    return render(
+        request,
+        "consent/consent.html",
+        {
+            "client": client,
+            "app": _application_facts(context, client),
+            "scopes": scopes,
+            "choices": choices,
+            "durations": duration_choices(limits.max_authorization_days),
+            "default_duration": default_duration(limits.max_authorization_days),
+            "request_query": urlencode(query),
+            "csrf": sessions.csrf_token(request),
+        },
+    )
+
+
+def _application_facts(context: AppContext, client: OAuthClient) -> dict[str, Any]:
+    with context.sessions() as session:
+        row = SqlConsentStore(session).application_by_client_id(client.client_id)
+        if row is None:
+            return {}
+        return {
+            "name": row.name,
+            "description": row.description,
+            "website": row.website,
+            "logo_uri": row.logo_uri,
+            "contacts": list(row.contacts),
+            "status": row.status,
+        }
+
+
+async def authorize_decision(request: Request) -> Response:
+    """``POST /oauth/authorize``: the customer's decision on the consent page."""
+    form = await request.form()
+    sessions.check_csrf(request, form.get("csrf"))
+    decision = {
+        "query": str(form.get("request_query", "")),
+        "accept": form.get("decision") == "accept",
+        "scopes": [str(value) for value in form.getlist("scope")],
+        "service_points": [str(value) for value in form.getlist("service_point")],
+        "duration": str(form.get("duration", "")),
+    }
+    return await run_in_threadpool(_authorize_decision, request, decision)
+
+
+def _authorize_decision(request: Request, decision: dict[str, Any]) -> Response:
+    context: AppContext = request.app.state.context
+    customer = sessions.customer_id(request)
+    query = parse_qsl(decision["query"], keep_blank_values=True)
+    if customer is None:
+        return _sign_in_page(request, query)
+    oauth_request = CustodianRequest("POST", str(request.url), {}, authorization_pairs(query))
+    with context.sessions() as session:
+        server = _server(request, session)
+        try:
+            grant = server.get_consent_grant(oauth_request, end_user=None)
+        except OAuth2Error as error:
+            return _authorization_error(request, server, oauth_request, error)
+        store = server.store
+        client: OAuthClient = grant.client
+        if not decision["accept"]:
+            store.record_event(
+                EventTag.GRANT_DENIED, f"client:{client.client_id}", {}, f"customer:{customer}"
+            )
+            response: Response = server.create_authorization_response(
+                oauth_request, grant_user=None, grant=grant
+            )
+            session.commit()
+            return response
+        problem, approved = _approved(request, store, customer, oauth_request.scope, decision)
+        if problem:
+            return render(
+                request,
+                "consent/error.html",
+                {"error": "invalid_choice", "description": problem},
+                status_code=400,
+            )
+        scope, chosen, days = approved
+        now = utc_now()
+        row = store.create_customer_grant(
+            application_id=client.id,
+            customer_id=customer,
+            scope=scope,
+            choices=chosen,
+            authorized_end=authorization_end(now, days),
+            now=now,
+        )
+        store.record_event(
+            EventTag.GRANT_APPROVED,
+            f"grant:{row.uuid}",
+            {"scope": scope, "service_points": [c.service_point_id for c in chosen], "days": days},
+            f"customer:{customer}",
+        )
+        response = server.create_authorization_response(
+            oauth_request, grant_user=GrantUser.of(row, client.uuid), grant=grant
+        )
+        session.commit()
+        return response
+
+
+def _approved(
+    request: Request,
+    store: SqlConsentStore,
+    customer: int,
+    requested_scope: str,
+    decision: dict[str, Any],
+) -> tuple[str | None, Any]:
+    """(problem, (scope, service points, days)): what the customer chose, checked."""
+    context: AppContext = request.app.state.context
+    offered = {emit_scope(item) for item in parse_scope_list(requested_scope) or []}
+    picked = [value for value in decision["scopes"] if value in offered]
+    if not picked or len(picked) != len(decision["scopes"]):
+        return "Choose at least one of the requested kinds of data (nothing can be added).", None
+    available = {
+        str(choice.service_point_id): choice
+        for choice in store.shareable_service_points(
+            customer, _today(context), sessions.verified_account_id(request)
+        )
+    }
+    chosen = [available[value] for value in decision["service_points"] if value in available]
+    if not chosen or len(chosen) != len(decision["service_points"]):
+        return "Choose at least one of your service points to share.", None
+    try:
+        days = checked_duration(
+            int(decision["duration"]), context.profile.limits.max_authorization_days
+        )
+    except ValueError:
+        return "Choose one of the offered durations.", None
+    scopes = parse_scope_list("|".join(picked)) or []
+    return None, (join_scopes(scopes), chosen, days)

@@ -1,0 +1,34 @@
+"""Every route of the custodian, in one place (what a reviewer audits first)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from opencustodian.oauth.endpoints import metadata_endpoint, revocation_endpoint, token_endpoint
+from opencustodian.web.api import espi_authorization
+from opencustodian.web.pages import consent, portal, sign_in
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+#: Token endpoint paths: RFC 6749's, and the ESPI-prefixed one of seed 000 (§3.1).
+TOKEN_PATHS = ("/oauth/token", "/espi/1_1/oauth/token", "/oauth/Token")
+AUTHORIZE_PATHS = ("/oauth/authorize", "/oauth/Authorize")
+
+
+def install(app: FastAPI) -> None:
+    """Register the OAuth edge, the pages and the ESPI resources on ``app``."""
+    for path in TOKEN_PATHS:
+        app.add_route(
+            path, token_endpoint, methods=["POST"], include_in_schema=path == TOKEN_PATHS[0]
+        )
+    app.add_route("/oauth/revoke", revocation_endpoint, methods=["POST"])
+    app.add_route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"])
+    for path in AUTHORIZE_PATHS:
+        app.add_route(path, consent.authorize_page, methods=["GET"], include_in_schema=False)
+        app.add_route(path, consent.authorize_decision, methods=["POST"], include_in_schema=False)
+    app.add_route("/login", sign_in.sign_in_page, methods=["GET"], include_in_schema=False)
+    app.add_route("/login", sign_in.sign_in, methods=["POST"], include_in_schema=False)
+    app.add_route("/logout", sign_in.sign_out, methods=["POST"], include_in_schema=False)
+    portal.install(app)
+    espi_authorization.install(app)
