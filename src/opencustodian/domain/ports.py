@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from opencustodian.domain.consent import AccessRecord, EndedGrant, EndReason
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
     from opencustodian.domain.metering import Reading, ReadingType
-    from opencustodian.domain.parties import ApplicationRegistration
+    from opencustodian.domain.parties import ApplicationRegistration, ApplicationStatus
 
 
 class ReadingWriter(Protocol):
@@ -111,4 +111,65 @@ class NotificationStore(Protocol):
         self, notification_id: int, *, now: datetime, error: str | None, retry_at: datetime | None
     ) -> None:
         """Record one delivery attempt."""
+        ...
+
+
+class AccountStore(Protocol):
+    """Account tenure and status."""
+
+    def account_id(self, account_number: str) -> int | None:
+        """The id of the account with this number."""
+        ...
+
+    def end_tenure(self, account_id: int, day: date) -> int:
+        """Move the account out of its service points on ``day``; how many were held."""
+        ...
+
+    def close(self, account_id: int, day: date) -> None:
+        """Mark the account closed on ``day``."""
+        ...
+
+
+class ApplicationRegistry(Protocol):
+    """What the utility's operators and a third party's registration token change."""
+
+    def status_of(self, application_uuid: uuid.UUID) -> tuple[int, ApplicationStatus] | None:
+        """The application's row id and status; None when there is no such application."""
+        ...
+
+    def set_status(self, application_id: int, status: ApplicationStatus, now: datetime) -> None:
+        """Record a new status and when it changed."""
+        ...
+
+    def status_before_suspension(self, application_id: int) -> ApplicationStatus | None:
+        """The status the application had when it was last suspended, if it ever was."""
+        ...
+
+    def live_grant_ids(self, application_id: int) -> list[int]:
+        """Ids of the application's active or pending grants (customer and client)."""
+        ...
+
+    def registration_of(self, application_id: int) -> ApplicationRegistration:
+        """The application's registration form as it stands."""
+        ...
+
+    def update_registration(
+        self,
+        application_id: int,
+        registration: ApplicationRegistration,
+        scopes: tuple[str, ...],
+    ) -> None:
+        """Replace the third party's own fields (never ids, secrets or status)."""
+        ...
+
+    def set_secret_hash(self, application_id: int, secret_hash: str | None, now: datetime) -> None:
+        """Store a new client-secret hash; None withholds it until delivered by the API."""
+        ...
+
+    def claim_secret_delivery(self, application_id: int, secret_hash: str, now: datetime) -> bool:
+        """Store ``secret_hash`` only if no secret is set; False when another got there first."""
+        ...
+
+    def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
+        """Append an audit event in the same transaction."""
         ...

@@ -201,7 +201,7 @@ class SqlConsentStore:
             .where(Grant.retail_customer_id == customer_id)
             .order_by(Grant.created_at.desc(), Grant.id.desc())
         )
-        return [(grant, application) for grant, application in rows.tuples()]
+        return [(grant, application) for grant, application in rows]
 
     def grants_of_application(self, application_id: int) -> list[Grant]:
         """Every customer grant of one application, oldest first."""
@@ -224,7 +224,7 @@ class SqlConsentStore:
                 GrantServicePoint.grant_id == grant_id
             )
         )
-        return [(sp, account) for sp, account in rows.tuples()]
+        return [(sp, account) for sp, account in rows]
 
     def add_code(  # noqa: PLR0913 - an RFC 6749 code carries these bindings
         self,
