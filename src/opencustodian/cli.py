@@ -20,26 +20,34 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from opencustodian.config import Settings
+from opencustodian.demo import setup as demo_setup
+from opencustodian.demo.synthetic import DEMO_PASSWORD
 from opencustodian.domain.ingest import ImportRejectedError, ImportSummary
 from opencustodian.domain.parties import (
     ApplicationRegistration,
     RegistrationEnvironment,
     RegistrationError,
 )
+from opencustodian.jobs.work import deliver_notifications, lifecycle_for
+from opencustodian.kit.time import utc_now
 from opencustodian.kit.xml import UnsafeXmlError
 from opencustodian.profile import load_profile
+from opencustodian.services.accounts import UnknownAccountError, close_account, record_move_out
 from opencustodian.services.ingest import import_records
 from opencustodian.services.registration import register_application, rotate_client_secret
 from opencustodian.services.sources import detect_format, parse_source
 from opencustodian.storage import db
+from opencustodian.storage.accounts import SqlAccountStore
 from opencustodian.storage.applications import SqlApplicationStore
 from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from sqlalchemy.engine import Engine
+
+    from opencustodian.domain.consent import EndedGrant
 
 app = typer.Typer(
     help="OpenCustodian: a utility's Green Button / CDS data custodian.",
@@ -287,20 +295,139 @@ def serve(
 def demo(
     customers: Annotated[int, typer.Option(min=1, help="Customers to seed when empty.")] = 50,
     port: Annotated[int | None, typer.Option(help="TCP port of the custodian.")] = None,
+    thirdparty_port: Annotated[int, typer.Option(help="TCP port of the demo third party.")] = 8001,
 ) -> None:
-    """Initialize, seed a synthetic utility when the database is empty, and serve it."""
+    """Seed a synthetic utility when empty, then serve it beside the demo third party."""
     settings = Settings()
+    custodian_port = port or settings.port
+    base = f"http://{settings.host}:{custodian_port}"
+    tp_base = f"http://{settings.host}:{thirdparty_port}"
     with _migrated_engine(settings) as engine, db.session_factory(engine)() as session:
         existing = session.scalar(select(func.count()).select_from(RetailCustomer)) or 0
     if not existing:
         seed(customers=customers, seed=1, history_days=730)
-    base = f"http://{settings.host}:{port or settings.port}"
-    console.print(f"\n[bold]OpenCustodian demo[/bold] on {_display_url(settings)}")
-    console.print(f"  Custodian home:  {base}/")
-    console.print(f"  Health:          {base}/healthz")
-    console.print(f"  API docs:        {base}/docs")
-    console.print("  Demo customers:  customer0001 … (password: demo-password)\n")
-    serve(host=None, port=port)
+    settings = Settings(base_url=settings.base_url or base)
+    with _migrated_engine(settings) as engine:
+        client_id, client_secret = demo_setup.prepare(engine, settings.secret_key, tp_base)
+    console.print(f"\n[bold]OpenCustodian demo[/bold] on {_display_url(settings)}", soft_wrap=True)
+    console.print(
+        f"  Utility (custodian):   {base}/   — customers sign in at {base}/login", soft_wrap=True
+    )
+    console.print(
+        f"  Third party (demo):    {tp_base}/   — start the Green Button journey here",
+        soft_wrap=True,
+    )
+    console.print(
+        f"  Share My Data:         {base}/portal/share   — the journey started at the utility"
+    )
+    console.print(
+        f"  Administration:        {base}/admin   — {demo_setup.ADMIN_USERNAME} / {DEMO_PASSWORD}"
+    )
+    console.print(
+        f"  OAuth metadata:        {base}/.well-known/oauth-authorization-server", soft_wrap=True
+    )
+    console.print(f"  API docs:              {base}/docs", soft_wrap=True)
+    console.print(
+        f"  Demo customers:        customer0001 … customer{customers:04d} / {DEMO_PASSWORD}\n"
+    )
+    _serve_both(settings, (custodian_port, thirdparty_port), tp_base, (client_id, client_secret))
+
+
+def _serve_both(
+    settings: Settings, ports: tuple[int, int], tp_base: str, credentials: tuple[str, str]
+) -> None:
+    """Run the custodian and the demo third party in one process (two uvicorn servers)."""
+    import asyncio  # noqa: PLC0415 - only needed when serving
+
+    import uvicorn  # noqa: PLC0415
+
+    from opencustodian.demo.thirdparty import (  # noqa: PLC0415
+        ThirdPartyConfig,
+        create_thirdparty_app,
+    )
+    from opencustodian.web.app import create_app  # noqa: PLC0415
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    thirdparty = create_thirdparty_app(
+        ThirdPartyConfig(
+            name=demo_setup.THIRD_PARTY_NAME,
+            base_url=tp_base,
+            custodian_name=load_profile(settings.profile).name,
+            custodian_base_url=settings.base_url or "",
+            client_id=credentials[0],
+            client_secret=credentials[1],
+            database_path=settings.data_dir / "demo-thirdparty.sqlite3",
+            token_body_style="json",  # noqa: S106 - a body style, not a password
+        )
+    )
+    with _migrated_engine(settings) as engine:
+        servers = [
+            uvicorn.Server(uvicorn.Config(app, host=settings.host, port=port, log_level="info"))
+            for app, port in ((create_app(settings, engine), ports[0]), (thirdparty, ports[1]))
+        ]
+
+        async def run_both() -> None:
+            await asyncio.gather(*(server.serve() for server in servers))
+
+        asyncio.run(run_both())
+
+
+@app.command()
+def worker(
+    workers: Annotated[int, typer.Option(min=1, help="Worker threads.")] = 2,
+) -> None:
+    """Run background jobs from the queue at OPENCUSTODIAN_JOBS_URL (notifications, expiry)."""
+    if not Settings().jobs_url:
+        errors.print(
+            "[red]OPENCUSTODIAN_JOBS_URL is not set[/red]: jobs run inside the web process"
+        )
+        raise typer.Exit(code=2)
+    from huey.consumer import Consumer  # noqa: PLC0415 - only the worker needs it
+
+    from opencustodian.jobs.tasks import huey  # noqa: PLC0415 - reads the queue URL on import
+
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
+
+
+account = typer.Typer(help="Account changes that end data sharing.", no_args_is_help=True)
+app.add_typer(account, name="account")
+
+
+@account.command("move-out")
+def account_move_out(
+    number: Annotated[str, typer.Argument(help="Account number.")],
+) -> None:
+    """Record that the account left its service points today; its grants end."""
+    _account_change(number, record_move_out)
+
+
+@account.command("close")
+def account_close(
+    number: Annotated[str, typer.Argument(help="Account number.")],
+) -> None:
+    """Close the account today; its grants end."""
+    _account_change(number, close_account)
+
+
+def _account_change(number: str, change: Callable[..., list[EndedGrant]]) -> None:
+    settings = Settings()
+    base_url = settings.base_url or load_profile(settings.profile).base_url
+    try:
+        with _migrated_engine(settings) as engine:
+            sessions = db.session_factory(engine)
+            with db.transaction(sessions) as session:
+                ended = change(
+                    SqlAccountStore(session),
+                    lifecycle_for(base_url)(session),
+                    number,
+                    day=utc_now().astimezone(load_profile(settings.profile).time_zone).date(),
+                    now=utc_now(),
+                )
+            deliver_notifications(sessions)
+    except UnknownAccountError as error:
+        errors.print(f"[red]no change[/red]: {error}")
+        raise typer.Exit(code=2) from error
+    console.print(f"{len(ended)} grant(s) ended; their third parties were notified.")
 
 
 def _display_url(settings: Settings) -> str:
