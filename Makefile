@@ -47,6 +47,7 @@ test-postgres: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/seed.py
+	$(BIN)/python bench/token.py
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache

@@ -60,9 +60,9 @@ class ApplicationRegistration:
 
     def __post_init__(self) -> None:
         """Refuse a form a utility would send back."""
-        missing = _first_missing(self)
-        if missing:
-            raise RegistrationError(missing)
+        problem = _first_missing(self) or _first_too_long(self)
+        if problem:
+            raise RegistrationError(problem)
         for uri in self.redirect_uris:
             check_callback_uri("redirect_uris", uri)
         for field_name in ("scope_selection_uri", "notification_uri", "website", "logo_uri"):
@@ -84,6 +84,43 @@ def _first_missing(registration: ApplicationRegistration) -> str | None:
         return "redirect_uris: at least one redirect URI is required"
     if not registration.scopes:
         return "scopes: at least one scope string is required"
+    return None
+
+
+#: The longest value each field may hold (what storage and espi.xsd can carry).
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+MAX_URI = 500
+MAX_CONTACT = 254
+MAX_SCOPE = 256
+#: How many values a repeated field may hold.
+MAX_ITEMS = 20
+
+
+def _first_too_long(registration: ApplicationRegistration) -> str | None:
+    """The message for the first field over its limit, if any."""
+    singles = (
+        ("name", registration.name, MAX_NAME),
+        ("description", registration.description, MAX_DESCRIPTION),
+        ("website", registration.website or "", MAX_URI),
+        ("logo_uri", registration.logo_uri or "", MAX_URI),
+        ("scope_selection_uri", registration.scope_selection_uri or "", MAX_URI),
+        ("notification_uri", registration.notification_uri or "", MAX_URI),
+    )
+    for field_name, value, limit in singles:
+        if len(value) > limit:
+            return f"{field_name}: at most {limit} characters (got {len(value)})"
+    repeated = (
+        ("redirect_uris", registration.redirect_uris, MAX_URI),
+        ("contacts", registration.contacts, MAX_CONTACT),
+        ("scopes", registration.scopes, MAX_SCOPE),
+    )
+    for field_name, values, limit in repeated:
+        if len(values) > MAX_ITEMS:
+            return f"{field_name}: at most {MAX_ITEMS} values (got {len(values)})"
+        for value in values:
+            if len(value) > limit:
+                return f"{field_name}: each value at most {limit} characters (got {len(value)})"
     return None
 
 

@@ -292,16 +292,21 @@ class Database:
     # -- notifications -----------------------------------------------------------------------
 
     def add_notifications(self, uris: list[str], now: datetime) -> None:
-        """Store received resource URIs, matched to the connection whose resourceURI they extend."""
+        """Store received URIs, each matched to the connection it names.
+
+        A URI names a connection when it is or extends its resourceURI or authorizationURI (a
+        grant's end is notified with its authorizationURI).
+        """
         with self._connect() as connection:
             known = connection.execute(
-                "SELECT id, resource_uri FROM connections WHERE resource_uri IS NOT NULL"
+                "SELECT id, resource_uri, authorization_uri FROM connections"
             ).fetchall()
+            candidates = [(row[0], value) for row in known for value in (row[1], row[2]) if value]
             for uri in uris:
                 connection.execute(
                     "INSERT INTO notifications (received_at, resource_uri, connection_id)"
                     " VALUES (?, ?, ?)",
-                    (_text(now), uri, _match(uri, [(row[0], row[1]) for row in known])),
+                    (_text(now), uri, _match(uri, candidates)),
                 )
 
     def notifications(self, limit: int = 200) -> list[Notification]:
@@ -318,7 +323,7 @@ class Database:
 
 
 def _match(uri: str, known: list[tuple[int, str]]) -> int | None:
-    """The connection whose resourceURI the notified URI (query stripped) starts with (ESPI §7)."""
+    """The connection a notified URI (query stripped) is or extends a known URI of (ESPI §7)."""
     bare = urlunsplit(urlsplit(uri)._replace(query="", fragment=""))
     for connection_id, resource_uri in known:
         if bare == resource_uri or bare.startswith(resource_uri.rstrip("/") + "/"):
