@@ -200,10 +200,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> StoredToken | None:
         """The live refresh token; a replaced one is reuse and revokes the grant."""
         server = _server(self)
-        row = server.store.token_by_refresh_hash(server.hash(refresh_token))
-        grant = server.store.grant(row.grant_id) if row else None
-        if row is None or grant is None:
+        found = server.store.refresh_with_grant(server.hash(refresh_token))
+        if found is None:
             return None
+        row, grant = found
         if row.rotated_at is not None:
             if grant.application_id == self.request.client.id:
                 _end_for_reuse(

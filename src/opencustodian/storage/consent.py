@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from opencustodian.domain.consent import (
     AccessRecord,
@@ -20,6 +20,7 @@ from opencustodian.domain.consent import (
     GrantStatus,
 )
 from opencustodian.domain.parties import ApplicationStatus
+from opencustodian.kit.time import utc_now
 from opencustodian.storage.models import (
     Account,
     AccountServicePoint,
@@ -260,6 +261,7 @@ class SqlConsentStore:
             update(AuthorizationCode)
             .where(AuthorizationCode.id == code_id, AuthorizationCode.used_at.is_(None))
             .values(used_at=now)
+            .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -273,26 +275,37 @@ class SqlConsentStore:
 
     # -- tokens -------------------------------------------------------------------------------
 
-    def add_token(self, grant_id: int, token: NewToken) -> OAuthToken:
-        """Store a token pair's hashes."""
-        row = OAuthToken(
-            grant_id=grant_id,
-            access_token_hash=token.access_hash,
-            refresh_token_hash=token.refresh_hash,
-            scope=token.scope,
-            issued_at=token.issued_at,
-            access_expires_at=token.access_expires_at,
-            refresh_expires_at=token.refresh_expires_at,
+    def add_token(self, grant_id: int, token: NewToken) -> None:
+        """Store a token pair's hashes (a Core insert: the hot path of every refresh)."""
+        self._session.execute(
+            insert(OAuthToken).values(
+                grant_id=grant_id,
+                access_token_hash=token.access_hash,
+                refresh_token_hash=token.refresh_hash,
+                scope=token.scope,
+                issued_at=token.issued_at,
+                access_expires_at=token.access_expires_at,
+                refresh_expires_at=token.refresh_expires_at,
+            )
         )
-        self._session.add(row)
-        self._session.flush()
-        return row
 
     def token_by_refresh_hash(self, refresh_hash: str) -> OAuthToken | None:
         """The token row whose refresh token has this hash."""
         return self._session.scalar(
             select(OAuthToken).where(OAuthToken.refresh_token_hash == refresh_hash)
         )
+
+    def refresh_with_grant(self, refresh_hash: str) -> tuple[OAuthToken, Grant] | None:
+        """The token row with this refresh-token hash and its grant, in one query."""
+        row = self._session.execute(
+            select(OAuthToken, Grant)
+            .join(Grant, Grant.id == OAuthToken.grant_id)
+            .where(OAuthToken.refresh_token_hash == refresh_hash)
+        ).first()
+        if row is None:
+            return None
+        token, grant = row
+        return token, grant
 
     def token_by_access_hash(self, access_hash: str) -> OAuthToken | None:
         """The token row whose access token has this hash."""
@@ -306,6 +319,7 @@ class SqlConsentStore:
             update(OAuthToken)
             .where(OAuthToken.id == token_id, OAuthToken.rotated_at.is_(None))
             .values(rotated_at=now, revoked_at=now)
+            .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -414,8 +428,12 @@ class SqlConsentStore:
         )
 
     def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
-        """Append an audit event in the same transaction."""
-        self._session.add(AuditEvent(tag=tag, subject=subject, data=data, actor=actor))
+        """Append an audit event in the same transaction (a Core insert, no ORM flush)."""
+        self._session.execute(
+            insert(AuditEvent).values(
+                occurred_at=utc_now(), tag=tag, subject=subject, data=data, actor=actor
+            )
+        )
 
 
 def _address(street: str | None, city: str | None) -> str:
