@@ -389,6 +389,31 @@ def worker(
     Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
 
 
+admin = typer.Typer(help="Utility operators who use the admin pages.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+
+
+@admin.command("create-user")
+def admin_create_user(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create an administrator for /admin (the password is stored as an Argon2 hash)."""
+    from opencustodian.storage.admins import AdminUserError, create_admin  # noqa: PLC0415
+
+    settings = Settings()
+    try:
+        with (
+            _migrated_engine(settings) as engine,
+            db.transaction(db.session_factory(engine)) as session,
+        ):
+            create_admin(session, username, password)
+    except AdminUserError as error:
+        errors.print(f"[red]not created[/red]: {error}")
+        raise typer.Exit(code=2) from error
+    console.print(f"administrator {username!r} created")
+
+
 account = typer.Typer(help="Account changes that end data sharing.", no_args_is_help=True)
 app.add_typer(account, name="account")
 
