@@ -19,12 +19,14 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
 from opencustodian.kit.time import utc_now
+from opencustodian.kit.tokens import hash_secret
 from opencustodian.oauth.requests import (
     MAX_BODY_BYTES,
     CustodianRequest,
     MalformedRequestError,
     body_pairs,
     normalized,
+    repeated_parameter,
 )
 from opencustodian.oauth.server import CustodianAuthorizationServer
 
@@ -105,15 +107,40 @@ async def adapt(request: Request) -> CustodianRequest:
     return CustodianRequest(request.method, str(request.url), request.headers, pairs)
 
 
-def _client_key(request: CustodianRequest) -> str:
-    basic_id, _ = extract_basic_authorization(request.headers)
-    return str(basic_id or request.payload.data.get("client_id") or "anonymous")
+def _client_key(edge: OAuthEdge, request: CustodianRequest) -> str:
+    """The rate-limit bucket: the client id *and* a keyed hash of the presented secret.
+
+    Client ids are public (they are in every authorize URL); keying on the id alone would let
+    anyone spend a third party's budget with forged calls. Calls with a wrong secret land in
+    a bucket of their own, so they never slow the real client down.
+    """
+    basic_id, basic_secret = extract_basic_authorization(request.headers)
+    client_id = basic_id or request.payload.data.get("client_id") or "anonymous"
+    secret = basic_secret or request.payload.data.get("client_secret") or ""
+    return f"{client_id}:{hash_secret(secret, edge.settings.key)[:16]}"
 
 
-def _two_client_methods(request: CustodianRequest) -> bool:
-    """RFC 6749 §2.3: a client MUST NOT use more than one authentication method."""
+def _client_auth_problem(request: CustodianRequest) -> str | None:
+    """RFC 6749 §2.3: one authentication method per request, naming one client."""
     basic_id, _ = extract_basic_authorization(request.headers)
-    return bool(basic_id) and "client_secret" in request.payload.data
+    if not basic_id:
+        return None
+    if "client_secret" in request.payload.data:
+        return "use one client authentication method"
+    body_id = request.payload.data.get("client_id")
+    if body_id and body_id != basic_id:
+        return "client_id differs from the HTTP Basic credentials"
+    return None
+
+
+def _request_problem(request: CustodianRequest) -> str | None:
+    """What makes a token request malformed before any grant looks at it (RFC 6749 §5.2)."""
+    repeated = repeated_parameter(request)
+    if repeated:
+        return f"the parameter {repeated!r} is given more than once"
+    if not request.payload.data.get("grant_type"):
+        return "missing grant_type"
+    return _client_auth_problem(request)
 
 
 def _insecure(edge: OAuthEdge, request: Request) -> bool:
@@ -147,13 +174,14 @@ async def token_endpoint(request: Request) -> Response:
         oauth_request = await adapt(request)
     except MalformedRequestError as error:
         return error_response("invalid_request", str(error))
-    wait = edge.limiter.retry_after(_client_key(oauth_request))
+    wait = edge.limiter.retry_after(_client_key(edge, oauth_request))
     if wait is not None:
         response = error_response("slow_down", "too many token requests; retry later", 429)
         response.headers["Retry-After"] = str(wait)
         return response
-    if _two_client_methods(oauth_request):
-        return error_response("invalid_request", "use one client authentication method")
+    problem = _request_problem(oauth_request)
+    if problem:
+        return error_response("invalid_request", problem)
     return await run_in_threadpool(
         run_server, edge, lambda server: server.create_token_response(oauth_request), oauth_request
     )
@@ -166,6 +194,9 @@ async def revocation_endpoint(request: Request) -> Response:
         oauth_request = await adapt(request)
     except MalformedRequestError as error:
         return error_response("invalid_request", str(error))
+    repeated = repeated_parameter(oauth_request)
+    if repeated:
+        return error_response("invalid_request", f"the parameter {repeated!r} is repeated")
     return await run_in_threadpool(
         run_server,
         edge,

@@ -3,8 +3,9 @@
 Seed 000 §3.1 sends camelCase names a Spring-era gateway accepts (``clientId``, ``redirectUri``,
 ``grantType``, ``clientSecret``, ``oauthCode``/``authCode``) and JSON token bodies; RFC 6749
 uses snake_case in form bodies. Both reach Authlib as one normalized parameter list. A name
-given in both spellings stays twice, so Authlib's duplicate-parameter check refuses it
-(RFC 6749 §3.1: parameters MUST NOT be included more than once).
+given in both spellings stays twice and is refused as a repeated parameter (RFC 6749 §3.1,
+§3.2: parameters MUST NOT be included more than once) — by Authlib at the authorization
+endpoint, by ``repeated_parameter`` at the token and revocation endpoints.
 """
 
 from __future__ import annotations
@@ -42,8 +43,19 @@ class MalformedRequestError(ValueError):
 
 
 def normalized(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``pairs`` with the seed's camelCase names mapped to RFC 6749 names."""
-    return [(SEED_ALIASES.get(name, name), value) for name, value in pairs]
+    """``pairs`` with the seed's camelCase names mapped to RFC 6749 names.
+
+    RFC 6749 §3.1/§3.2: "Parameters sent without a value MUST be treated as if they were
+    omitted", so empty values are dropped here.
+    """
+    return [(SEED_ALIASES.get(name, name), value) for name, value in pairs if value != ""]
+
+
+def repeated_parameter(request: CustodianRequest) -> str | None:
+    """The first parameter given more than once (RFC 6749 §3.1, §3.2: MUST NOT repeat)."""
+    return next(
+        (name for name, values in request.payload.datalist.items() if len(values) > 1), None
+    )
 
 
 def form_pairs(body: bytes) -> list[tuple[str, str]]:

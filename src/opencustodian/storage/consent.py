@@ -324,11 +324,12 @@ class SqlConsentStore:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def revoke_token(self, token_id: int, now: datetime) -> None:
-        """Revoke one token pair (RFC 7009)."""
+        """Stop one access token (RFC 7009 §2.1); its refresh token keeps working."""
         self._session.execute(
             update(OAuthToken)
-            .where(OAuthToken.id == token_id, OAuthToken.revoked_at.is_(None))
-            .values(revoked_at=now)
+            .where(OAuthToken.id == token_id, OAuthToken.access_expires_at > now)
+            .values(access_expires_at=now)
+            .execution_options(synchronize_session=False)
         )
 
     def revoke_grant_tokens(self, grant_id: int, now: datetime) -> None:
