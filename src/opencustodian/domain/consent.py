@@ -79,6 +79,9 @@ _END_SENTENCES = {
 }
 
 
+DAYS_PER_YEAR = 365
+
+
 @dataclass(frozen=True, slots=True)
 class DurationChoice:
     """One option of the consent page's duration picker."""
@@ -106,8 +109,7 @@ def duration_choices(max_days: int) -> tuple[DurationChoice, ...]:
 def default_duration(max_days: int) -> DurationChoice:
     """The pre-selected duration: one year, or the longest allowed when that is shorter."""
     choices = duration_choices(max_days)
-    one_year = [choice for choice in choices if choice.days == 365]  # noqa: PLR2004 - a year
-    return one_year[0] if one_year else choices[-1]
+    return next((choice for choice in choices if choice.days == DAYS_PER_YEAR), choices[-1])
 
 
 def checked_duration(days: int, max_days: int) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi.responses import JSONResponse, Response
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
@@ -47,8 +47,6 @@ class TokenRateLimiter:
 
     def __init__(self, per_minute: int, storage_uri: str | None = None) -> None:
         """Limit to ``per_minute`` calls; in memory unless a ``limits`` storage URI is given."""
-        from limits.storage import storage_from_string  # noqa: PLC0415 - only when shared
-
         storage = storage_from_string(storage_uri) if storage_uri else MemoryStorage()
         self._limiter = MovingWindowRateLimiter(storage)
         self._item = RateLimitItemPerMinute(per_minute)
@@ -147,14 +145,19 @@ def _insecure(edge: OAuthEdge, request: Request) -> bool:
     return request.url.scheme != "https" and not edge.insecure_transport_allowed
 
 
+def build_server(edge: OAuthEdge, session: Session) -> CustodianAuthorizationServer:
+    """An authorization server for one request's ``session``, at the current time."""
+    return CustodianAuthorizationServer(
+        edge.settings, session=session, now=utc_now(), lifecycle=edge.lifecycle
+    )
+
+
 def run_server(
     edge: OAuthEdge, call: Callable[[CustodianAuthorizationServer], Response], request: object
 ) -> Response:
     """Run ``call`` on a server with a fresh session; commit per the module's rule."""
     with edge.sessions() as session:
-        server = CustodianAuthorizationServer(
-            edge.settings, session=session, now=utc_now(), lifecycle=edge.lifecycle
-        )
+        server = build_server(edge, session)
         response = call(server)
         if response.status_code < 400 or getattr(request, "commit_on_error", False):  # noqa: PLR2004
             session.commit()

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from opencustodian.profile import Limits
     from opencustodian.services.consent import GrantLifecycle
+    from opencustodian.storage.models import ThirdPartyApplication
 
 ACCESS_TOKEN_PREFIX = "ocat"  # noqa: S105 - a label, not a secret
 REFRESH_TOKEN_PREFIX = "ocrt"  # noqa: S105 - a label, not a secret
@@ -76,6 +77,7 @@ class CustodianAuthorizationServer(AuthorizationServer):
         self.store = SqlConsentStore(session)
         self.now = now
         self.lifecycle = lifecycle(session)
+        self._applications: dict[str, ThirdPartyApplication] = {}
         self.register_grant(CodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshGrant)
         self.register_grant(ClientAccessGrant)
@@ -90,8 +92,13 @@ class CustodianAuthorizationServer(AuthorizationServer):
         row = self.store.application_by_client_id(client_id)
         if row is None:
             return None
+        self._applications[client_id] = row
         client = OAuthClient.from_row(row, self.settings.key)
         return client if client.status.may_act else None
+
+    def application_row(self, client_id: str) -> ThirdPartyApplication:
+        """The stored application of a client this server already looked up (no new query)."""
+        return self._applications[client_id]
 
     def generate_token(  # noqa: PLR0913, PLR0917 - Authlib's signature
         self,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import date, datetime
 
+    from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
 
@@ -64,7 +65,7 @@ class NewToken:
     refresh_expires_at: datetime | None
 
 
-def current_tenure(today: date) -> object:
+def current_tenure(today: date) -> ColumnElement[bool]:
     """SQL condition: the account holds the service point on ``today``."""
     return and_(
         AccountServicePoint.move_in <= today,
@@ -112,7 +113,7 @@ class SqlConsentStore:
             .join(Account, Account.id == AccountServicePoint.account_id)
             .outerjoin(ServiceLocation, ServiceLocation.id == ServicePoint.service_location_id)
             .where(Account.customer_id == customer_id, Account.status == "active")
-            .where(current_tenure(today))  # type: ignore[arg-type]
+            .where(current_tenure(today))
             .order_by(Account.account_number, ServicePoint.id)
         )
         if account_id is not None:
@@ -217,15 +218,6 @@ class SqlConsentStore:
                 .order_by(Grant.id)
             )
         )
-
-    def covered_service_points(self, grant_id: int) -> list[tuple[int, int]]:
-        """(service point id, account id) pairs a grant covers."""
-        rows = self._session.execute(
-            select(GrantServicePoint.service_point_id, GrantServicePoint.account_id).where(
-                GrantServicePoint.grant_id == grant_id
-            )
-        )
-        return [(sp, account) for sp, account in rows]
 
     def add_code(  # noqa: PLR0913 - an RFC 6749 code carries these bindings
         self,
@@ -384,7 +376,7 @@ class SqlConsentStore:
                     ),
                 )
                 .where(GrantServicePoint.grant_id == grant_id, Account.status == "active")
-                .where(current_tenure(today))  # type: ignore[arg-type]
+                .where(current_tenure(today))
                 .distinct()
             )
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,41 +13,19 @@ from sqlalchemy import select, update
 from opencustodian.domain.consent import EndReason
 from opencustodian.jobs.work import deliver_notifications, end_expired_grants, lifecycle_for
 from opencustodian.kit.time import utc_now
-from opencustodian.protocols.espi.batch_list import parse_batch_list
 from opencustodian.services.accounts import close_account, record_move_out
 from opencustodian.storage.accounts import SqlAccountStore
 from opencustodian.storage.db import session_factory, transaction
 from opencustodian.storage.models import Account, Grant, Notification, RetailCustomer
 from tests.custodian import ELECTRIC_SCOPE, form_value, live_custodian, walk_consent
 from tests.live import serving
-
-
-class Receiver:
-    """A third party's notification endpoint: a real HTTP server recording BatchLists."""
-
-    def __init__(self) -> None:
-        self.resources: list[str] = []
-        self.url = ""
-        self.arrived = threading.Event()
-        self.app = FastAPI()
-        self.app.add_api_route("/notify", self.receive, methods=["POST"])
-
-    async def receive(self, request: Request) -> Response:
-        self.resources.extend(parse_batch_list(await request.body()))
-        self.arrived.set()
-        return Response(status_code=200)
-
-    def wait_for(self, uri: str) -> None:
-        assert self.arrived.wait(10), "no notification arrived"
-        assert uri in self.resources
+from tests.receiver import Receiver, running_receiver
 
 
 @pytest.fixture
 def receiver():
-    receiver = Receiver()
-    with serving(receiver.app) as base_url:
-        receiver.url = f"{base_url}/notify"
-        yield receiver
+    with running_receiver() as running:
+        yield running
 
 
 @pytest.fixture

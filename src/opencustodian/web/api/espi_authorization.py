@@ -125,7 +125,7 @@ async def authorization_member(request: Request) -> Response:
             grant = _visible_grant(SqlConsentStore(session), caller.record, raw_id)
             if grant is None:
                 return JSONResponse({"error": "not_found"}, status_code=404)
-            entry, head = _entry(context, grant)
+            head, entry = _entry(context, grant)
             return Response(authorization_entry(entry, head), media_type=ATOM)
 
     return await run_in_threadpool(run)
@@ -154,7 +154,7 @@ async def authorization_feed(request: Request) -> Response:
                 self_href=f"{resource_root(context.base_url)}/Authorization",
                 updated=utc_now(),
             )
-            body = entry_feed(head, [_entry(context, grant)[::-1] for grant in grants])
+            body = entry_feed(head, [_entry(context, grant) for grant in grants])
             return Response(body, media_type=ATOM)
 
     return await run_in_threadpool(run)
@@ -180,7 +180,8 @@ def espi_status(grant: Grant) -> AuthorizationStatus:
     return AuthorizationStatus.ACTIVE if live else AuthorizationStatus.REVOKED
 
 
-def _entry(context: AppContext, grant: Grant) -> tuple[AuthorizationEntry, AtomHead]:
+def _entry(context: AppContext, grant: Grant) -> tuple[AtomHead, AuthorizationEntry]:
+    """The Atom head and ESPI Authorization of one grant."""
     base = context.base_url
     start = grant.authorized_start or grant.created_at
     end = grant.ended_at or grant.authorized_end
@@ -208,4 +209,4 @@ def _entry(context: AppContext, grant: Grant) -> tuple[AuthorizationEntry, AtomH
         updated=grant.updated_at,
         title="Authorization",
     )
-    return entry, head
+    return head, entry

@@ -9,7 +9,7 @@ registered for the client (§4.1.2.1), otherwise it is shown here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2.base import OAuth2Error
@@ -25,21 +25,24 @@ from opencustodian.domain.events import EventTag
 from opencustodian.domain.scopes import describe
 from opencustodian.kit.time import utc_now
 from opencustodian.oauth.clients import join_scopes, parse_scope_list
+from opencustodian.oauth.endpoints import build_server
 from opencustodian.oauth.grants import GrantUser
 from opencustodian.oauth.requests import CustodianRequest, normalized
-from opencustodian.oauth.server import CustodianAuthorizationServer
 from opencustodian.protocols.espi.scope import emit_scope
 from opencustodian.storage.consent import SqlConsentStore
 from opencustodian.web import sessions
 from opencustodian.web.pages.rendering import render
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from fastapi.responses import Response
-    from sqlalchemy.orm import Session
     from starlette.requests import Request
 
     from opencustodian.oauth.clients import OAuthClient
+    from opencustodian.oauth.server import CustodianAuthorizationServer
     from opencustodian.storage.consent import ServicePointChoice
+    from opencustodian.storage.models import Grant, ThirdPartyApplication
     from opencustodian.web.app import AppContext
 
 
@@ -64,13 +67,6 @@ def authorization_pairs(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _server(request: Request, session: Session) -> CustodianAuthorizationServer:
-    edge = request.app.state.oauth
-    return CustodianAuthorizationServer(
-        edge.settings, session=session, now=utc_now(), lifecycle=edge.lifecycle
-    )
-
-
 async def authorize_page(request: Request) -> Response:
     """``GET /oauth/authorize``: validate, then sign-in or consent page."""
     query = request.query_params.multi_items()
@@ -81,7 +77,7 @@ def _authorize_page(request: Request, query: list[tuple[str, str]]) -> Response:
     context: AppContext = request.app.state.context
     oauth_request = CustodianRequest("GET", str(request.url), {}, authorization_pairs(query))
     with context.sessions() as session:
-        server = _server(request, session)
+        server = build_server(request.app.state.oauth, session)
         try:
             grant = server.get_consent_grant(oauth_request, end_user=None)
         except OAuth2Error as error:
@@ -93,10 +89,12 @@ def _authorize_page(request: Request, query: list[tuple[str, str]]) -> Response:
         choices = store.shareable_service_points(
             customer, _today(context), sessions.verified_account_id(request)
         )
-        return _consent_page(request, grant.client, oauth_request.scope, choices, query)
+        application = server.application_row(grant.client.client_id)
+        return _consent_page(request, application, oauth_request.scope, choices, query)
 
 
-def _today(context: AppContext) -> Any:  # noqa: ANN401 - a date in the utility's zone
+def _today(context: AppContext) -> date:
+    """Today in the utility's territory (tenure is kept in local dates)."""
     return utc_now().astimezone(context.profile.time_zone).date()
 
 
@@ -125,7 +123,7 @@ def _sign_in_page(request: Request, query: list[tuple[str, str]]) -> Response:
 
 def _consent_page(
     request: Request,
-    client: OAuthClient,
+    application: ThirdPartyApplication,
     scope: str,
     choices: list[ServicePointChoice],
     query: list[tuple[str, str]],
@@ -137,64 +135,70 @@ def _consent_page(
         request,
         "consent/consent.html",
         {
-            "client": client,
-            "app": _application_facts(context, client),
+            "app": application,
             "scopes": scopes,
             "choices": choices,
             "durations": duration_choices(limits.max_authorization_days),
             "default_duration": default_duration(limits.max_authorization_days),
             "request_query": urlencode(query),
-            "csrf": sessions.csrf_token(request),
         },
     )
 
 
-def _application_facts(context: AppContext, client: OAuthClient) -> dict[str, Any]:
-    with context.sessions() as session:
-        row = SqlConsentStore(session).application_by_client_id(client.client_id)
-        if row is None:
-            return {}
-        return {
-            "name": row.name,
-            "description": row.description,
-            "website": row.website,
-            "logo_uri": row.logo_uri,
-            "contacts": list(row.contacts),
-            "status": row.status,
-        }
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the consent form sent back."""
+
+    query: str
+    accept: bool
+    scopes: list[str]
+    service_points: list[str]
+    duration: str
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The customer's checked choices: never more than was asked for or is theirs."""
+
+    scope: str
+    choices: list[ServicePointChoice]
+    days: int
+
+
+class ChoiceError(ValueError):
+    """The form's choices are not among those offered; the message says what to fix."""
 
 
 async def authorize_decision(request: Request) -> Response:
     """``POST /oauth/authorize``: the customer's decision on the consent page."""
     form = await request.form()
     sessions.check_csrf(request, form.get("csrf"))
-    decision = {
-        "query": str(form.get("request_query", "")),
-        "accept": form.get("decision") == "accept",
-        "scopes": [str(value) for value in form.getlist("scope")],
-        "service_points": [str(value) for value in form.getlist("service_point")],
-        "duration": str(form.get("duration", "")),
-    }
+    decision = Decision(
+        query=str(form.get("request_query", "")),
+        accept=form.get("decision") == "accept",
+        scopes=[str(value) for value in form.getlist("scope")],
+        service_points=[str(value) for value in form.getlist("service_point")],
+        duration=str(form.get("duration", "")),
+    )
     return await run_in_threadpool(_authorize_decision, request, decision)
 
 
-def _authorize_decision(request: Request, decision: dict[str, Any]) -> Response:
+def _authorize_decision(request: Request, decision: Decision) -> Response:
     context: AppContext = request.app.state.context
     customer = sessions.customer_id(request)
-    query = parse_qsl(decision["query"], keep_blank_values=True)
+    query = parse_qsl(decision.query, keep_blank_values=True)
     if customer is None:
         return _sign_in_page(request, query)
     oauth_request = CustodianRequest("POST", str(request.url), {}, authorization_pairs(query))
     with context.sessions() as session:
-        server = _server(request, session)
+        server = build_server(request.app.state.oauth, session)
         try:
             grant = server.get_consent_grant(oauth_request, end_user=None)
         except OAuth2Error as error:
             return _authorization_error(request, server, oauth_request, error)
-        store = server.store
         client: OAuthClient = grant.client
-        if not decision["accept"]:
-            store.record_event(
+        if not decision.accept:
+            server.store.record_event(
                 EventTag.GRANT_DENIED, f"client:{client.client_id}", {}, f"customer:{customer}"
             )
             response: Response = server.create_authorization_response(
@@ -202,30 +206,12 @@ def _authorize_decision(request: Request, decision: dict[str, Any]) -> Response:
             )
             session.commit()
             return response
-        problem, approved = _approved(request, store, customer, oauth_request.scope, decision)
-        if problem:
-            return render(
-                request,
-                "consent/error.html",
-                {"error": "invalid_choice", "description": problem},
-                status_code=400,
-            )
-        scope, chosen, days = approved
-        now = utc_now()
-        row = store.create_customer_grant(
-            application_id=client.id,
-            customer_id=customer,
-            scope=scope,
-            choices=chosen,
-            authorized_end=authorization_end(now, days),
-            now=now,
-        )
-        store.record_event(
-            EventTag.GRANT_APPROVED,
-            f"grant:{row.uuid}",
-            {"scope": scope, "service_points": [c.service_point_id for c in chosen], "days": days},
-            f"customer:{customer}",
-        )
+        try:
+            approval = _approved(request, server.store, customer, oauth_request.scope, decision)
+        except ChoiceError as error:
+            values = {"error": "invalid_choice", "description": str(error)}
+            return render(request, "consent/error.html", values, status_code=400)
+        row = _record_approval(server.store, client, customer, approval)
         response = server.create_authorization_response(
             oauth_request, grant_user=GrantUser.of(row, client.uuid), grant=grant
         )
@@ -233,33 +219,61 @@ def _authorize_decision(request: Request, decision: dict[str, Any]) -> Response:
         return response
 
 
+def _record_approval(
+    store: SqlConsentStore, client: OAuthClient, customer: int, approval: Approval
+) -> Grant:
+    """The pending grant of an approval, audited."""
+    now = utc_now()
+    row = store.create_customer_grant(
+        application_id=client.id,
+        customer_id=customer,
+        scope=approval.scope,
+        choices=approval.choices,
+        authorized_end=authorization_end(now, approval.days),
+        now=now,
+    )
+    store.record_event(
+        EventTag.GRANT_APPROVED,
+        f"grant:{row.uuid}",
+        {
+            "scope": approval.scope,
+            "service_points": [choice.service_point_id for choice in approval.choices],
+            "days": approval.days,
+        },
+        f"customer:{customer}",
+    )
+    return row
+
+
 def _approved(
     request: Request,
     store: SqlConsentStore,
     customer: int,
     requested_scope: str,
-    decision: dict[str, Any],
-) -> tuple[str | None, Any]:
-    """(problem, (scope, service points, days)): what the customer chose, checked."""
+    decision: Decision,
+) -> Approval:
+    """The customer's choices, checked against what was offered; raises ``ChoiceError``."""
     context: AppContext = request.app.state.context
     offered = {emit_scope(item) for item in parse_scope_list(requested_scope) or []}
-    picked = [value for value in decision["scopes"] if value in offered]
-    if not picked or len(picked) != len(decision["scopes"]):
-        return "Choose at least one of the requested kinds of data (nothing can be added).", None
+    if not decision.scopes or not set(decision.scopes) <= offered:
+        msg = "Choose at least one of the requested kinds of data (nothing can be added)."
+        raise ChoiceError(msg)
     available = {
         str(choice.service_point_id): choice
         for choice in store.shareable_service_points(
             customer, _today(context), sessions.verified_account_id(request)
         )
     }
-    chosen = [available[value] for value in decision["service_points"] if value in available]
-    if not chosen or len(chosen) != len(decision["service_points"]):
-        return "Choose at least one of your service points to share.", None
+    if not decision.service_points or not set(decision.service_points) <= available.keys():
+        msg = "Choose at least one of your service points to share."
+        raise ChoiceError(msg)
     try:
         days = checked_duration(
-            int(decision["duration"]), context.profile.limits.max_authorization_days
+            int(decision.duration), context.profile.limits.max_authorization_days
         )
-    except ValueError:
-        return "Choose one of the offered durations.", None
-    scopes = parse_scope_list("|".join(picked)) or []
-    return None, (join_scopes(scopes), chosen, days)
+    except ValueError as error:
+        msg = "Choose one of the offered durations."
+        raise ChoiceError(msg) from error
+    scopes = parse_scope_list("|".join(decision.scopes)) or []
+    choices = [available[value] for value in dict.fromkeys(decision.service_points)]
+    return Approval(join_scopes(scopes), choices, days)
