@@ -8,7 +8,7 @@ space-separated OAuth scope tokens: each requested scope must fit inside one reg
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
@@ -18,6 +18,8 @@ from opencustodian.kit.tokens import secret_matches
 from opencustodian.protocols.espi.scope import emit_scope, parse_scopes
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
+
     from opencustodian.domain.scopes import DataScope
     from opencustodian.storage.models import ThirdPartyApplication
 
@@ -71,8 +73,8 @@ class OAuthClient(ClientMixin):
     key: str
 
     @classmethod
-    def from_row(cls, row: ThirdPartyApplication, key: str) -> OAuthClient:
-        """The client for a stored application; ``key`` hashes presented secrets."""
+    def from_row(cls, row: ThirdPartyApplication | Row[Any], key: str) -> OAuthClient:
+        """The client for a stored application (ORM or Core row); ``key`` hashes secrets."""
         return cls(
             id=row.id,
             uuid=str(row.uuid),

@@ -34,6 +34,7 @@ from opencustodian.oauth.clients import join_scopes, parse_scope_list, scopes_wi
 if TYPE_CHECKING:
     from opencustodian.oauth.clients import OAuthClient
     from opencustodian.oauth.server import CustodianAuthorizationServer
+    from opencustodian.storage.consent import GrantFacts, RefreshFacts
     from opencustodian.storage.models import AuthorizationCode, Grant, OAuthToken
 
 CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -52,7 +53,7 @@ class GrantUser:
     function_blocks: frozenset[int]
 
     @classmethod
-    def of(cls, grant: Grant, application_uuid: str) -> GrantUser:
+    def of(cls, grant: Grant | GrantFacts, application_uuid: str) -> GrantUser:
         """The user for ``grant`` of the application with ``application_uuid``."""
         scopes = parse_scope_list(grant.scope) or []
         blocks = frozenset[int]().union(*(scope.function_blocks for scope in scopes))
@@ -90,8 +91,8 @@ class StoredCode(AuthorizationCodeMixin):
 class StoredToken(TokenMixin):
     """A stored token pair as Authlib's refresh and revocation code see it."""
 
-    row: OAuthToken
-    grant: Grant
+    row: OAuthToken | RefreshFacts
+    grant: Grant | GrantFacts
 
     def check_client(self, client: OAuthClient) -> bool:
         """Whether ``client`` owns this token (no crossing between third parties)."""
@@ -200,10 +201,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> StoredToken | None:
         """The live refresh token; a replaced one is reuse and revokes the grant."""
         server = _server(self)
-        found = server.store.refresh_with_grant(server.hash(refresh_token))
-        if found is None:
+        row = server.store.refresh_with_grant(server.hash(refresh_token))
+        if row is None:
             return None
-        row, grant = found
+        grant = row.grant
         if row.rotated_at is not None:
             if grant.application_id == self.request.client.id:
                 _end_for_reuse(
@@ -283,6 +284,16 @@ class TokenRevocation(RevocationEndpoint):
     """RFC 7009: a refresh token ends its grant; an access token only stops itself."""
 
     CLIENT_AUTH_METHODS = ALL_METHODS
+
+    def check_params(self, request: Any, client: OAuthClient) -> None:  # noqa: ANN401 - Authlib
+        """Require ``token``; an unknown ``token_type_hint`` is ignored, not refused.
+
+        RFC 7009 §2.1: an invalid hint value does not influence the response, and the
+        server searches every token type it holds whatever the hint says.
+        """
+        del client
+        if not request.form.get("token"):
+            raise InvalidRequestError(description="missing token")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> StoredToken | None:
         """Find the token by either hash, trying the hinted kind first (RFC 7009 §2.1)."""

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from authlib.oauth2.rfc6749 import AuthorizationServer
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    InvalidRequestError,
+    UnsupportedResponseTypeError,
+)
 from fastapi.responses import JSONResponse, Response
 
 from opencustodian.domain.consent import GrantKind
@@ -77,11 +81,25 @@ class CustodianAuthorizationServer(AuthorizationServer):
         self.store = SqlConsentStore(session)
         self.now = now
         self.lifecycle = lifecycle(session)
-        self._applications: dict[str, ThirdPartyApplication] = {}
         self.register_grant(CodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshGrant)
         self.register_grant(ClientAccessGrant)
         self.register_endpoint(TokenRevocation)
+
+    def get_authorization_grant(self, request: Any) -> Any:  # noqa: ANN401 - Authlib's hook
+        """The grant for an authorize request; a missing ``response_type`` is invalid_request.
+
+        Authlib answers any request no grant claims with unsupported_response_type; RFC 6749
+        §4.1.2.1 reserves that for a value the server does not support, and calls a missing
+        required parameter invalid_request. The redirect URI stays the one Authlib vetted.
+        """
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if request.payload.response_type:
+                raise
+            description = "missing response_type"
+            raise InvalidRequestError(description, redirect_uri=error.redirect_uri) from error
 
     def hash(self, value: str) -> str:
         """The stored form of a code or token."""
@@ -89,16 +107,19 @@ class CustodianAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id: str) -> OAuthClient | None:
         """The client, unless unknown or not allowed to act (suspended, revoked)."""
-        row = self.store.application_by_client_id(client_id)
+        row = self.store.client_fields(client_id)
         if row is None:
             return None
-        self._applications[client_id] = row
         client = OAuthClient.from_row(row, self.settings.key)
         return client if client.status.may_act else None
 
     def application_row(self, client_id: str) -> ThirdPartyApplication:
-        """The stored application of a client this server already looked up (no new query)."""
-        return self._applications[client_id]
+        """The stored application of a client this server has accepted (for the consent page)."""
+        row = self.store.application_by_client_id(client_id)
+        if row is None:  # query_client found it moments ago in this same transaction
+            msg = f"client {client_id!r} vanished during the request"
+            raise LookupError(msg)
+        return row
 
     def generate_token(  # noqa: PLR0913, PLR0917 - Authlib's signature
         self,
@@ -140,6 +161,11 @@ class CustodianAuthorizationServer(AuthorizationServer):
             ),
         )
         token.update(self.resource_links(user))
+        if request.payload.grant_type == "refresh_token":
+            # The stored pair is the record of a refresh (grant, scope, issued_at, and the
+            # rotated_at that links it to its successor); an audit row per hourly refresh of
+            # every grant would only repeat it, and cost the hottest path a round trip.
+            return
         self.store.record_event(
             EventTag.TOKEN_ISSUED,
             f"grant:{user.grant_uuid}",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 
 from opencustodian.domain.consent import (
     AccessRecord,
@@ -26,6 +27,7 @@ from opencustodian.storage.models import (
     AccountServicePoint,
     AuditEvent,
     AuthorizationCode,
+    Base,
     Grant,
     GrantServicePoint,
     OAuthToken,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import date, datetime
 
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import ColumnElement, Row
     from sqlalchemy.orm import Session
 
 
@@ -65,6 +67,84 @@ class NewToken:
     refresh_expires_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class GrantFacts:
+    """The columns of a grant that issuing a token needs (read without the ORM)."""
+
+    id: int
+    uuid: UUID
+    subscription_uuid: UUID
+    application_id: int
+    kind: str
+    scope: str
+    status: str
+    authorized_end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshFacts:
+    """A stored token pair found by its refresh-token hash, with its grant."""
+
+    id: int
+    scope: str
+    refresh_token_hash: str | None
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    refresh_expires_at: datetime | None
+    grant: GrantFacts
+
+
+# The refresh path runs these on every token call, so they are built once and executed as
+# Core statements on the session's connection: building and coercing a statement per call,
+# and the ORM's per-execution bookkeeping, cost more than the database work itself.
+_TOKENS = Base.metadata.tables[OAuthToken.__tablename__]
+_GRANTS = Base.metadata.tables[Grant.__tablename__]
+_APPLICATIONS = Base.metadata.tables[ThirdPartyApplication.__tablename__]
+_GRANT_FACT_COLUMNS = [
+    _GRANTS.c[name] for name in ("uuid", "subscription_uuid", "application_id", "kind", "status")
+] + [
+    _GRANTS.c.id.label("grant_id"),
+    _GRANTS.c.scope.label("grant_scope"),
+    _GRANTS.c.authorized_end,
+]
+_REFRESH_LOOKUP = (
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.scope,
+        _TOKENS.c.refresh_token_hash,
+        _TOKENS.c.rotated_at,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.refresh_expires_at,
+        *_GRANT_FACT_COLUMNS,
+    )
+    .join_from(_TOKENS, _GRANTS, _GRANTS.c.id == _TOKENS.c.grant_id)
+    .where(_TOKENS.c.refresh_token_hash == bindparam("refresh_hash"))
+)
+_CLAIM_REFRESH = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("token_id"), _TOKENS.c.rotated_at.is_(None))
+    .values(rotated_at=bindparam("claimed_at"), revoked_at=bindparam("revoked_now"))
+)
+_INSERT_TOKEN = insert(_TOKENS)
+_INSERT_EVENT = insert(Base.metadata.tables[AuditEvent.__tablename__])
+_CLIENT_LOOKUP = select(
+    *(
+        _APPLICATIONS.c[name]
+        for name in (
+            "id",
+            "uuid",
+            "client_id",
+            "name",
+            "client_secret_hash",
+            "token_endpoint_auth_method",
+            "redirect_uris",
+            "scopes",
+            "status",
+        )
+    )
+).where(_APPLICATIONS.c.client_id == bindparam("client_id"))
+
+
 def current_tenure(today: date) -> ColumnElement[bool]:
     """SQL condition: the account holds the service point on ``today``."""
     return and_(
@@ -87,6 +167,10 @@ class SqlConsentStore:
         return self._session.scalar(
             select(ThirdPartyApplication).where(ThirdPartyApplication.client_id == client_id)
         )
+
+    def client_fields(self, client_id: str) -> Row[Any] | None:
+        """The columns an OAuth client is built from, for a client id (token hot path)."""
+        return self._session.connection().execute(_CLIENT_LOOKUP, {"client_id": client_id}).first()
 
     def application_by_uuid(self, application_uuid: uuid.UUID) -> ThirdPartyApplication | None:
         """The application with ApplicationInformation id ``application_uuid``."""
@@ -268,17 +352,18 @@ class SqlConsentStore:
     # -- tokens -------------------------------------------------------------------------------
 
     def add_token(self, grant_id: int, token: NewToken) -> None:
-        """Store a token pair's hashes (a Core insert: the hot path of every refresh)."""
-        self._session.execute(
-            insert(OAuthToken).values(
-                grant_id=grant_id,
-                access_token_hash=token.access_hash,
-                refresh_token_hash=token.refresh_hash,
-                scope=token.scope,
-                issued_at=token.issued_at,
-                access_expires_at=token.access_expires_at,
-                refresh_expires_at=token.refresh_expires_at,
-            )
+        """Store a token pair's hashes (a prebuilt Core insert: every refresh does this)."""
+        self._session.connection().execute(
+            _INSERT_TOKEN,
+            {
+                "grant_id": grant_id,
+                "access_token_hash": token.access_hash,
+                "refresh_token_hash": token.refresh_hash,
+                "scope": token.scope,
+                "issued_at": token.issued_at,
+                "access_expires_at": token.access_expires_at,
+                "refresh_expires_at": token.refresh_expires_at,
+            },
         )
 
     def token_by_refresh_hash(self, refresh_hash: str) -> OAuthToken | None:
@@ -287,17 +372,34 @@ class SqlConsentStore:
             select(OAuthToken).where(OAuthToken.refresh_token_hash == refresh_hash)
         )
 
-    def refresh_with_grant(self, refresh_hash: str) -> tuple[OAuthToken, Grant] | None:
-        """The token row with this refresh-token hash and its grant, in one query."""
-        row = self._session.execute(
-            select(OAuthToken, Grant)
-            .join(Grant, Grant.id == OAuthToken.grant_id)
-            .where(OAuthToken.refresh_token_hash == refresh_hash)
-        ).first()
+    def refresh_with_grant(self, refresh_hash: str) -> RefreshFacts | None:
+        """The token pair with this refresh-token hash and its grant, in one query."""
+        row = (
+            self._session.connection()
+            .execute(_REFRESH_LOOKUP, {"refresh_hash": refresh_hash})
+            .first()
+        )
         if row is None:
             return None
-        token, grant = row
-        return token, grant
+        grant = GrantFacts(
+            id=row.grant_id,
+            uuid=row.uuid,
+            subscription_uuid=row.subscription_uuid,
+            application_id=row.application_id,
+            kind=row.kind,
+            scope=row.grant_scope,
+            status=row.status,
+            authorized_end=row.authorized_end,
+        )
+        return RefreshFacts(
+            id=row.id,
+            scope=row.scope,
+            refresh_token_hash=row.refresh_token_hash,
+            rotated_at=row.rotated_at,
+            revoked_at=row.revoked_at,
+            refresh_expires_at=row.refresh_expires_at,
+            grant=grant,
+        )
 
     def token_by_access_hash(self, access_hash: str) -> OAuthToken | None:
         """The token row whose access token has this hash."""
@@ -307,13 +409,10 @@ class SqlConsentStore:
 
     def claim_refresh(self, token_id: int, now: datetime) -> bool:
         """Mark a refresh token rotated; False when it was already (reuse)."""
-        result = self._session.execute(
-            update(OAuthToken)
-            .where(OAuthToken.id == token_id, OAuthToken.rotated_at.is_(None))
-            .values(rotated_at=now, revoked_at=now)
-            .execution_options(synchronize_session=False)
+        result = self._session.connection().execute(
+            _CLAIM_REFRESH, {"token_id": token_id, "claimed_at": now, "revoked_now": now}
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     def revoke_token(self, token_id: int, now: datetime) -> None:
         """Stop one access token (RFC 7009 §2.1); its refresh token keeps working."""
@@ -421,11 +520,16 @@ class SqlConsentStore:
         )
 
     def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
-        """Append an audit event in the same transaction (a Core insert, no ORM flush)."""
-        self._session.execute(
-            insert(AuditEvent).values(
-                occurred_at=utc_now(), tag=tag, subject=subject, data=data, actor=actor
-            )
+        """Append an audit event in the same transaction (a prebuilt Core insert)."""
+        self._session.connection().execute(
+            _INSERT_EVENT,
+            {
+                "occurred_at": utc_now(),
+                "tag": tag,
+                "subject": subject,
+                "data": data,
+                "actor": actor,
+            },
         )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+POOL_RECYCLE_SECONDS = 300
 
 
 def normalize_url(url: str) -> str:
@@ -43,7 +44,11 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every checkout (15% of a token refresh's wall
+    # time, BENCHMARKS.md). Connections are recycled before server or proxy idle timeouts
+    # instead, and a dead connection fails one request, after which the pool discards it.
+    # The pool covers the default thread pool (40 threads) so requests do not queue for one.
+    return create_engine(url, pool_size=10, max_overflow=30, pool_recycle=POOL_RECYCLE_SECONDS)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401 - DB-API

@@ -121,14 +121,6 @@ def test_authorize_refusals(server, party, http, case):
         assert "attacker.example" not in response.headers.get("refresh", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: an RFC authorize request without response_type gets error=unsupported_response_type"
-        " (Authlib's default); RFC 6749 §4.1.2.1 says a missing required parameter is"
-        " invalid_request"
-    ),
-)
 def test_authorize_missing_response_type_is_invalid_request(server, party, http):
     query = rfc_query(party, state=STATE)
     del query["response_type"]
