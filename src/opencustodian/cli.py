@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,22 +30,28 @@ from opencustodian.domain.parties import (
     RegistrationEnvironment,
     RegistrationError,
 )
+from opencustodian.domain.usage_rights import ReadWindow
 from opencustodian.jobs.work import deliver_notifications, lifecycle_for
-from opencustodian.kit.time import utc_now
+from opencustodian.kit.time import local_day_bounds, local_midnight, to_epoch, utc_now
 from opencustodian.kit.xml import UnsafeXmlError
 from opencustodian.profile import load_profile
+from opencustodian.protocols.espi.usage_feed import usage_feed
 from opencustodian.services.accounts import UnknownAccountError, close_account, record_move_out
 from opencustodian.services.ingest import import_records
 from opencustodian.services.registration import register_application, rotate_client_secret
 from opencustodian.services.sources import detect_format, parse_source
+from opencustodian.services.usage_feeds import FeedSettings, plan_download_feed
 from opencustodian.storage import db
 from opencustodian.storage.accounts import SqlAccountStore
 from opencustodian.storage.applications import SqlApplicationStore
 from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
+from opencustodian.storage.usage import SqlUsageStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from sqlalchemy.engine import Engine
 
@@ -180,6 +188,110 @@ def _report(outcome: dict[str, object], *, as_json: bool) -> None:
     warnings = outcome.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"  [yellow]warning[/yellow] {warning}")
+
+
+@app.command("export")
+def export_feed(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the XML.")],
+    service_points: Annotated[
+        list[str] | None,
+        typer.Option("--service-point", help="A service point (UsagePoint) id; repeatable."),
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Every service point of this account.")
+    ] = None,
+    first: Annotated[
+        str | None,
+        typer.Option("--from", help="First local day, YYYY-MM-DD (default: the history limit)."),
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last local day, inclusive; default today.")
+    ] = None,
+) -> None:
+    """Download My Data: write an ESPI usage feed of service points to a file.
+
+    The feed holds every channel, reading (with cost) and billing summary in the range, and
+    imports back with ``opencustodian import``.
+    """
+    settings = Settings()
+    profile = load_profile(settings.profile)
+    with _migrated_engine(settings) as engine:
+        store = SqlUsageStore(engine)
+        ids = _export_points(store, service_points or [], account)
+        now = utc_now()
+        feed_settings = FeedSettings(
+            base_url=_display_url(settings),
+            zone=profile.time_zone,
+            max_history_seconds=profile.limits.history_years * 365 * 86_400,
+            certification_href=profile.certification_url,
+        )
+        window = _export_window(first, last, profile.time_zone, feed_settings, now)
+        plan = plan_download_feed(
+            store,
+            ids,
+            feed_settings,
+            now=now,
+            window=window,
+            self_href=f"{feed_settings.base_url}/espi/1_1/resource/Batch/RetailCustomer",
+            feed_key=",".join(str(point) for point in ids),
+        )
+        written = 0
+        with output.open("wb") as sink:
+            for chunk in usage_feed(plan.meta, plan.local_time, plan.usage_points):
+                sink.write(chunk)
+                written += len(chunk)
+    console.print(f"wrote {written:,} bytes for {len(ids)} service point(s) to {output}")
+
+
+def _export_points(store: SqlUsageStore, uuids: list[str], account: str | None) -> list[int]:
+    """Service point ids from ``--service-point`` and ``--account``; exits on unknown ones."""
+    ids: set[int] = set()
+    try:
+        wanted = [uuid.UUID(text) for text in uuids]
+    except ValueError as error:
+        errors.print(f"[red]not a service point id:[/red] {error}")
+        raise typer.Exit(code=2) from error
+    found = store.service_point_ids(wanted)
+    missing = [str(point) for point in wanted if point not in found]
+    if missing:
+        errors.print(f"[red]unknown service point(s):[/red] {', '.join(missing)}")
+        raise typer.Exit(code=1)
+    ids.update(found.values())
+    if account is not None:
+        held = store.account_service_point_ids(account)
+        if held is None:
+            errors.print(f"[red]unknown account:[/red] {account}")
+            raise typer.Exit(code=1)
+        ids.update(held)
+    if not ids:
+        errors.print("name at least one --service-point or an --account")
+        raise typer.Exit(code=2)
+    return sorted(ids)
+
+
+def _export_window(
+    first: str | None, last: str | None, zone: ZoneInfo, settings: FeedSettings, now: datetime
+) -> ReadWindow:
+    """``[first local midnight, midnight after last)``: at most the history limit long."""
+    try:
+        first_day = date.fromisoformat(first) if first else None
+        last_day = date.fromisoformat(last) if last else now.astimezone(zone).date()
+    except ValueError as error:
+        errors.print(f"[red]not a date (YYYY-MM-DD):[/red] {error}")
+        raise typer.Exit(code=2) from error
+    end = local_day_bounds(last_day, zone)[1]
+    start = (
+        to_epoch(local_midnight(first_day, zone))
+        if first_day
+        else end - settings.max_history_seconds
+    )
+    if end <= start:
+        errors.print("--to is before --from")
+        raise typer.Exit(code=2)
+    if end - start > settings.max_history_seconds + 2 * 86_400:  # leap days, DST
+        errors.print("a download covers at most the utility's history limit (two years)")
+        raise typer.Exit(code=2)
+    return ReadWindow(start, end)
 
 
 thirdparty = typer.Typer(help="Register and manage third-party applications.")

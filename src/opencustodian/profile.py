@@ -56,6 +56,9 @@ class CustodianProfile:
     currency: str
     state: str
     limits: Limits
+    #: The Green Button certification page every usage feed links to (``rel="related"``,
+    #: research/espi.md §4); None until the utility is certified.
+    certification_url: str | None = None
 
 
 def load_profile(path: Path | None = None) -> CustodianProfile:
@@ -98,4 +101,5 @@ def _build_profile(data: dict[str, Any], source: str) -> CustodianProfile:
         currency=identity.get("currency", "USD"),
         state=identity.get("state", "NY"),
         limits=limits,
+        certification_url=identity.get("certification_url") or None,
     )

@@ -10,7 +10,7 @@ the account (move-out, account closure).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from opencustodian.kit.time import require_aware
@@ -145,6 +145,8 @@ class AccessRecord:
     revoked: bool
     authorized_end: datetime | None
     live_service_point_ids: tuple[int, ...]
+    #: (service point id, first day of the sharing account's current tenure) per live point.
+    held_since: tuple[tuple[int, date], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,5 +23,6 @@ class EventTag(StrEnum):
     TOKEN_REVOKED = "oauth:token:revoked"
     CODE_REUSED = "oauth:code:reused"
     REFRESH_TOKEN_REUSED = "oauth:refresh-token:reused"
+    DATA_READ = "espi:data:read"
     NOTIFICATION_DELIVERED = "notify:batchlist:delivered"
     NOTIFICATION_FAILED = "notify:batchlist:failed"

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+if TYPE_CHECKING:
+    import uuid
+    from datetime import date, datetime
+    from decimal import Decimal
 
 
 class Commodity(StrEnum):
@@ -166,3 +171,42 @@ def channel_for(reading_type: ReadingType) -> Channel:
     if reading_type.flow_direction == FlowDirection.NET:
         return Channel.NET
     return Channel.FORWARD
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePointFacts:
+    """What a feed says about a service point (ESPI UsagePoint)."""
+
+    id: int
+    uuid: uuid.UUID
+    title: str | None
+    commodity: Commodity
+    net_metered: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFacts:
+    """A channel of readings (ESPI MeterReading) and its reading type."""
+
+    id: int
+    uuid: uuid.UUID
+    service_point_id: int
+    channel: Channel
+    title: str | None
+    reading_type: ReadingType
+
+
+@dataclass(frozen=True, slots=True)
+class BillFacts:
+    """A bill's period and totals (ESPI UsageSummary)."""
+
+    uuid: uuid.UUID
+    service_point_id: int
+    period_start: date
+    period_end: date
+    issued_on: date
+    usage: Decimal
+    usage_unit: str
+    total: Decimal
+    currency: str

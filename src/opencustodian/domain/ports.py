@@ -9,12 +9,18 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import date, datetime
 
     from opencustodian.domain.consent import AccessRecord, EndedGrant, EndReason
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
-    from opencustodian.domain.metering import Reading, ReadingType
+    from opencustodian.domain.metering import (
+        BillFacts,
+        ChannelFacts,
+        Reading,
+        ReadingType,
+        ServicePointFacts,
+    )
     from opencustodian.domain.parties import ApplicationRegistration, ApplicationStatus
 
 
@@ -172,4 +178,24 @@ class ApplicationRegistry(Protocol):
 
     def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
         """Append an audit event in the same transaction."""
+        ...
+
+
+class UsageReader(Protocol):
+    """The metering reads a feed needs (``storage.usage.SqlUsageStore``)."""
+
+    def service_points(self, ids: Iterable[int]) -> list[ServicePointFacts]:
+        """Service points by id."""
+        ...
+
+    def channels(self, service_point_ids: Iterable[int]) -> list[ChannelFacts]:
+        """Channels of service points."""
+        ...
+
+    def readings(self, channel_id: int, first: int, end: int) -> Iterator[Reading]:
+        """A channel's readings starting in ``[first, end)``."""
+        ...
+
+    def bills(self, service_point_ids: Iterable[int], ending_after: date) -> list[BillFacts]:
+        """Bills ending after a date."""
         ...

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from opencustodian.domain.consent import (
     AccessRecord,
@@ -458,27 +458,31 @@ class SqlConsentStore:
             access_expires_at=token.access_expires_at,
             revoked=token.revoked_at is not None,
             authorized_end=grant.authorized_end,
-            live_service_point_ids=tuple(self.live_service_points(grant.id, today)),
+            **_held(self.live_service_points(grant.id, today)),
         )
 
-    def live_service_points(self, grant_id: int, today: date) -> list[int]:
-        """Covered service points still held, today, by the open account they were shared from."""
-        return list(
-            self._session.scalars(
-                select(GrantServicePoint.service_point_id)
-                .join(Account, Account.id == GrantServicePoint.account_id)
-                .join(
-                    AccountServicePoint,
-                    and_(
-                        AccountServicePoint.account_id == GrantServicePoint.account_id,
-                        AccountServicePoint.service_point_id == GrantServicePoint.service_point_id,
-                    ),
-                )
-                .where(GrantServicePoint.grant_id == grant_id, Account.status == "active")
-                .where(current_tenure(today))
-                .distinct()
+    def live_service_points(self, grant_id: int, today: date) -> list[tuple[int, date]]:
+        """Covered service points still held, today, by the open account they were shared from.
+
+        Each comes with the day that account's current tenure began: nothing before it is the
+        customer's to share (it was the previous occupant's).
+        """
+        rows = self._session.execute(
+            select(GrantServicePoint.service_point_id, func.min(AccountServicePoint.move_in))
+            .join(Account, Account.id == GrantServicePoint.account_id)
+            .join(
+                AccountServicePoint,
+                and_(
+                    AccountServicePoint.account_id == GrantServicePoint.account_id,
+                    AccountServicePoint.service_point_id == GrantServicePoint.service_point_id,
+                ),
             )
+            .where(GrantServicePoint.grant_id == grant_id, Account.status == "active")
+            .where(current_tenure(today))
+            .group_by(GrantServicePoint.service_point_id)
+            .order_by(GrantServicePoint.service_point_id)
         )
+        return [(row[0], row[1]) for row in rows]
 
     # -- ending grants ------------------------------------------------------------------------
 
@@ -531,6 +535,14 @@ class SqlConsentStore:
                 "actor": actor,
             },
         )
+
+
+def _held(points: list[tuple[int, date]]) -> dict[str, Any]:
+    """The AccessRecord fields of the live service points and their tenure starts."""
+    return {
+        "live_service_point_ids": tuple(point for point, _ in points),
+        "held_since": tuple(points),
+    }
 
 
 def _address(street: str | None, city: str | None) -> str:

@@ -1,0 +1,361 @@
+"""Connect My Data usage feeds: what a grant may read, described for the ESPI feed writer.
+
+``plan_subscription_feed`` runs after ``services.access.check_bearer`` accepted the token. It
+decides, from the token's scope (``domain.usage_rights``) and the live service points of the
+grant, which usage points, channels, readings and summaries the feed holds, and hands the
+writer lazy iterables: readings are read page by page while the response streams.
+
+Paging (``max-results``/``depth``, ``start-index``) counts IntervalBlocks only, the entries
+that make a feed large. Every block is preceded by its UsagePoint, MeterReading and
+ReadingType entries, so a page never holds a block without its tree; when a limit stops the
+feed early, ``Paging.next_start_index`` says where the next page starts and the feed ends
+with a ``link rel="next"`` (RFC 5005 §3) carrying it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from opencustodian.domain.scopes import ScopeError
+from opencustodian.domain.usage_rights import ReadWindow, UsageRights, coarsened, usage_rights
+from opencustodian.kit.ids import stable_uuid
+from opencustodian.kit.time import from_epoch, local_date, local_midnight, to_epoch
+from opencustodian.protocols.espi.query import FeedQuery
+from opencustodian.protocols.espi.scope import parse_scopes
+from opencustodian.protocols.espi.uris import resource_root
+from opencustodian.protocols.espi.usage_feed import (
+    BlockNode,
+    FeedMeta,
+    LocalTimeNode,
+    MeterReadingNode,
+    UsagePointNode,
+    UsageSummaryNode,
+    local_blocks,
+    local_time_parameters,
+)
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Iterator, Sequence
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from opencustodian.domain.consent import AccessRecord
+    from opencustodian.domain.metering import BillFacts, ChannelFacts, Reading, ServicePointFacts
+    from opencustodian.domain.ports import UsageReader
+
+SERVICE_KINDS = {"electricity": 0, "gas": 1, "water": 2}
+ISO_CURRENCIES = {"USD": 840, "CAD": 124, "EUR": 978}
+MONEY_SCALE = 100_000  # ESPI cost: 10⁻⁵ currency units (research/espi.md §4)
+#: Bill usage units as ESPI (uom code, powerOfTenMultiplier): Wh 72, therm 169, ft³ 119.
+BILL_UNITS = {"kwh": (72, 3), "therm": (169, 0), "therms": (169, 0), "ccf": (119, 2)}
+
+
+_EVERYTHING = FeedQuery()
+
+
+class UsagePointNotFoundError(LookupError):
+    """The requested usage point is not in the token's subscription (or does not exist)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """The custodian's side of every feed."""
+
+    base_url: str
+    zone: ZoneInfo
+    max_history_seconds: int
+    certification_href: str | None = None
+
+
+@dataclass
+class Paging:
+    """IntervalBlock paging of one feed (module docstring); filled in while it streams."""
+
+    skip: int
+    limit: int | None
+    seen: int = 0
+    emitted: int = 0
+    next_start_index: int | None = None
+
+    def admit(self) -> bool:
+        """Count one block; whether it belongs on this page."""
+        self.seen += 1
+        if self.seen <= self.skip:
+            return False
+        if self.limit is not None and self.emitted >= self.limit:
+            if self.next_start_index is None:
+                self.next_start_index = self.seen  # one-based index of the first left out
+            return False
+        self.emitted += 1
+        return True
+
+
+@dataclass
+class FeedPlan:
+    """Everything the writer needs, lazily; ``paging`` is final once the feed is written."""
+
+    meta: FeedMeta
+    local_time: LocalTimeNode
+    usage_points: Iterator[UsagePointNode]
+    paging: Paging
+    service_point_uuids: list[str] = field(default_factory=list)
+
+
+def rights_of(record: AccessRecord, settings: FeedSettings) -> UsageRights:
+    """What the token's scope allows (an unparsable stored scope allows nothing)."""
+    try:
+        scopes = parse_scopes(record.scope)
+    except ScopeError:
+        scopes = []
+    return usage_rights(scopes, settings.max_history_seconds)
+
+
+def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many inputs
+    reader: UsageReader,
+    record: AccessRecord,
+    settings: FeedSettings,
+    *,
+    now: datetime,
+    query: FeedQuery,
+    self_href: str,
+    usage_point: uuid.UUID | None = None,
+) -> FeedPlan:
+    """The Batch/Subscription feed of the token's grant, or one usage point of it."""
+    rights = rights_of(record, settings)
+    points = reader.service_points(record.live_service_point_ids)
+    if usage_point is not None:
+        points = [point for point in points if point.uuid == usage_point]
+        if not points:
+            raise UsagePointNotFoundError(str(usage_point))
+    end = to_epoch(record.authorized_end) if record.authorized_end else None
+    window = _narrowed(rights.window(to_epoch(now), end), query)
+    paging = Paging(query.skip, query.entry_limit)
+    held_since = {
+        point: to_epoch(local_midnight(day, settings.zone)) for point, day in record.held_since
+    }
+    builder = _TreeBuilder(reader, rights, settings, window, query, paging, held_since)
+    meta = FeedMeta(
+        feed_id=stable_uuid("feed", record.subscription_uuid, self_href),
+        title="Green Button Usage Feed",
+        self_href=self_href,
+        updated=now,
+        resource_root=resource_root(settings.base_url),
+        subscription_id=record.subscription_uuid,
+        certification_href=settings.certification_href,
+        next_href=lambda: _page_href(self_href, paging.next_start_index),
+    )
+    return FeedPlan(
+        meta=meta,
+        local_time=local_time_node(settings.zone, now),
+        usage_points=builder.usage_points(points),
+        paging=paging,
+        service_point_uuids=[str(point.uuid) for point in points],
+    )
+
+
+#: Download My Data: the customer's own data, every block (research/espi.md §9).
+DOWNLOAD_BLOCKS = frozenset({4, 5, 7, 8, 10, 11, 12, 15, 16})
+
+
+def plan_download_feed(  # noqa: PLR0913 - one download has this many inputs
+    reader: UsageReader,
+    service_point_ids: Sequence[int],
+    settings: FeedSettings,
+    *,
+    now: datetime,
+    window: ReadWindow,
+    self_href: str,
+    feed_key: str,
+) -> FeedPlan:
+    """A Download My Data feed: every channel and summary of these points within ``window``.
+
+    The caller (the customer portal, or the operator's CLI) has already decided whose points
+    these are; ``feed_key`` names the download stably (it seeds the hrefs' collection id).
+    """
+    rights = UsageRights(DOWNLOAD_BLOCKS, settings.max_history_seconds, None)
+    points = reader.service_points(service_point_ids)
+    paging = Paging(0, None)
+    builder = _TreeBuilder(reader, rights, settings, window, _EVERYTHING, paging, {})
+    collection = str(stable_uuid("download", feed_key))
+    meta = FeedMeta(
+        feed_id=stable_uuid("download-feed", feed_key, window.first, window.end),
+        title="Green Button Download My Data",
+        self_href=self_href,
+        updated=now,
+        resource_root=resource_root(settings.base_url),
+        subscription_id=collection,
+        certification_href=settings.certification_href,
+    )
+    return FeedPlan(
+        meta=meta,
+        local_time=local_time_node(settings.zone, now),
+        usage_points=builder.usage_points(points),
+        paging=paging,
+        service_point_uuids=[str(point.uuid) for point in points],
+    )
+
+
+def _page_href(self_href: str, start_index: int | None) -> str | None:
+    """``self_href`` with ``start-index`` set to ``start_index`` (None: there is no next page)."""
+    if start_index is None:
+        return None
+    parts = urlsplit(self_href)
+    query = [(name, value) for name, value in parse_qsl(parts.query) if name != "start-index"]
+    query.append(("start-index", str(start_index)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def local_time_node(zone: ZoneInfo, now: datetime) -> LocalTimeNode:
+    """The territory's LocalTimeParameters entry (one stable id per zone)."""
+    return LocalTimeNode(
+        entry_id=stable_uuid("LocalTimeParameters", zone.key),
+        published=now,
+        updated=now,
+        params=local_time_parameters(zone, now.astimezone(zone).year),
+    )
+
+
+def _narrowed(window: ReadWindow, query: FeedQuery) -> ReadWindow:
+    """The readings a ``published-min``/``-max`` query could keep (blocks are checked later)."""
+    first = max(window.first, query.published_min or window.first)
+    end = min(window.end, query.published_max if query.published_max is not None else window.end)
+    return ReadWindow(first, end)
+
+
+@dataclass(frozen=True, slots=True)
+class _TreeBuilder:
+    """Builds the lazy usage-point trees of one feed."""
+
+    reader: UsageReader
+    rights: UsageRights
+    settings: FeedSettings
+    window: ReadWindow
+    query: FeedQuery
+    paging: Paging
+    #: Per service point, the epoch its current holder's tenure began: earlier readings and
+    #: bills were the previous occupant's and are never served.
+    held_since: dict[int, int]
+
+    def usage_points(self, points: Sequence[ServicePointFacts]) -> Iterator[UsagePointNode]:
+        channels = self.reader.channels(point.id for point in points) if points else []
+        bills = self._bills(points)
+        for point in points:
+            served = self.rights.channels(point.commodity, net_metered=point.net_metered)
+            mine = [c for c in channels if c.service_point_id == point.id and c.channel in served]
+            yield UsagePointNode(
+                entry_id=point.uuid,
+                published=point.created_at,
+                updated=point.created_at,
+                title=point.title or "",
+                service_kind=SERVICE_KINDS[point.commodity.value],
+                meter_readings=(self._meter_reading(channel, point) for channel in mine),
+                summaries=[
+                    self._summary(bill) for bill in bills if bill.service_point_id == point.id
+                ],
+            )
+
+    def _bills(self, points: Sequence[ServicePointFacts]) -> list[BillFacts]:
+        if not self.rights.summaries or self.window.is_empty:
+            return []
+        earliest = local_date(self.window.first, self.settings.zone)
+        return [
+            bill
+            for bill in self.reader.bills((point.id for point in points), earliest)
+            if self._bill_in_window(bill)
+        ]
+
+    def _bill_in_window(self, bill: BillFacts) -> bool:
+        start = to_epoch(local_midnight(bill.period_start, self.settings.zone))
+        first = self._first(bill.service_point_id)
+        return first <= start < self.window.end
+
+    def _first(self, service_point_id: int) -> int:
+        """The earliest reading start this feed may serve for a service point."""
+        return max(self.window.first, self.held_since.get(service_point_id, self.window.first))
+
+    def _meter_reading(self, channel: ChannelFacts, point: ServicePointFacts) -> MeterReadingNode:
+        return MeterReadingNode(
+            entry_id=channel.uuid,
+            reading_type_id=stable_uuid("ReadingType", channel.uuid),
+            published=point.created_at,
+            updated=point.created_at,
+            title=channel.title or "",
+            reading_type=channel.reading_type,
+            blocks=self._blocks(channel),
+        )
+
+    def _blocks(self, channel: ChannelFacts) -> Iterator[BlockNode]:
+        first = self._first(channel.service_point_id)
+        if first >= self.window.end:
+            return
+        readings = coarsened(
+            self.reader.readings(channel.id, first, self.window.end),
+            self.rights.finest_interval,
+            self.settings.zone,
+            keep_cost=self.rights.costs,
+        )
+        for start, duration, block in local_blocks(readings, self.settings.zone):
+            node = self._block(channel, start, duration, block)
+            if node is not None and self.paging.admit():
+                yield node
+
+    def _block(
+        self, channel: ChannelFacts, start: int, duration: int, readings: list[Reading]
+    ) -> BlockNode | None:
+        """A block, trimmed to start at its first reading; None when the query excludes it.
+
+        A block cut by the history window starts at its first reading (certification rule
+        D042: the first reading starts where the block's interval starts).
+        """
+        first = readings[0][0]
+        if first > start:
+            duration -= first - start
+            start = first
+        if not self._block_wanted(start, duration):
+            return None
+        published = from_epoch(start + duration)
+        return BlockNode(
+            entry_id=stable_uuid("IntervalBlock", channel.uuid, start),
+            published=published,
+            updated=published,
+            start=start,
+            duration=duration,
+            readings=readings,
+        )
+
+    def _block_wanted(self, start: int, duration: int) -> bool:
+        """IntervalBlocks match ``published-*`` on data time (research/espi.md §3)."""
+        query = self.query
+        if query.published_min is not None and start < query.published_min:
+            return False
+        if query.published_max is not None and start + duration > query.published_max:
+            return False
+        published = start + duration
+        if query.updated_min is not None and published < query.updated_min:
+            return False
+        return query.updated_max is None or published <= query.updated_max
+
+    def _summary(self, bill: BillFacts) -> UsageSummaryNode:
+        zone = self.settings.zone
+        start = to_epoch(local_midnight(bill.period_start, zone))
+        end = to_epoch(local_midnight(bill.period_end, zone))
+        issued = to_epoch(local_midnight(bill.issued_on, zone))
+        # The summary states usage in the unit the bill counted, whole units: ESPI quantities
+        # are value × 10^powerOfTenMultiplier of uom (kWh = Wh × 10³, CCF = ft³ × 10²).
+        uom, power = BILL_UNITS.get(bill.usage_unit.lower(), BILL_UNITS["kwh"])
+        return UsageSummaryNode(
+            entry_id=bill.uuid,
+            published=from_epoch(issued),
+            updated=from_epoch(issued),
+            period_start=start,
+            period_duration=end - start,
+            status_time_stamp=issued,
+            currency=ISO_CURRENCIES.get(bill.currency, 840),
+            bill_last_period=(int(bill.total * MONEY_SCALE) if self.rights.summary_costs else None),
+            consumption_value=int(bill.usage.to_integral_value()),
+            consumption_uom=uom,
+            consumption_power_of_ten=power,
+        )

@@ -1,0 +1,7 @@
+"""The ESPI resource tests share the OAuth tests' live custodian fixtures."""
+
+from __future__ import annotations
+
+from tests.functional.oauth.conftest import http, module_engine, party, server
+
+__all__ = ["http", "module_engine", "party", "server"]
