@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -27,7 +28,7 @@ def cli(monkeypatch):
     return invoke
 
 
-def readings_by_usage_point(engine) -> dict[str, list[tuple[object, ...]]]:
+def readings_by_usage_point(engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every stored reading, keyed by service point id and channel uuid."""
     with engine.connect() as connection:
         rows = connection.execute(
@@ -44,7 +45,7 @@ def readings_by_usage_point(engine) -> dict[str, list[tuple[object, ...]]]:
             .join(interval_readings, interval_readings.c.meter_reading_id == MeterReading.id)
             .order_by(ServicePoint.uuid, MeterReading.uuid, interval_readings.c.start)
         ).all()
-    grouped: dict[str, list[tuple[object, ...]]] = {}
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
     for row in rows:
         grouped.setdefault(f"{row[0]}/{row[1]}", []).append(tuple(row[2:]))
     return grouped
