@@ -7,7 +7,7 @@ transaction (and no SQLite read snapshot) open while the client reads slowly.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 
@@ -32,9 +32,10 @@ from opencustodian.storage.models import (
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import date
 
+    from sqlalchemy import Row, Select
     from sqlalchemy.engine import Engine
 
     from opencustodian.domain.metering import Reading
@@ -108,8 +109,7 @@ class SqlUsageStore:
             .where(table.c.id.in_(wanted))
             .order_by(table.c.id)
         )
-        with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
+        rows = self._all(statement)
         return [
             ServicePointFacts(
                 row.id,
@@ -130,8 +130,7 @@ class SqlUsageStore:
         statement = select(_SERVICE_POINTS.c.uuid, _SERVICE_POINTS.c.id).where(
             _SERVICE_POINTS.c.uuid.in_(wanted)
         )
-        with self._engine.connect() as connection:
-            return {row.uuid: row.id for row in connection.execute(statement)}
+        return {row.uuid: row.id for row in self._all(statement)}
 
     def account_service_point_ids(self, account_number: str) -> list[int] | None:
         """Every service point an account has held, or None when there is no such account."""
@@ -170,8 +169,7 @@ class SqlUsageStore:
             .where(_CHANNELS.c.service_point_id.in_(wanted))
             .order_by(_CHANNELS.c.id)
         )
-        with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
+        rows = self._all(statement)
         return [
             ChannelFacts(
                 row.id,
@@ -183,6 +181,11 @@ class SqlUsageStore:
             )
             for row in rows
         ]
+
+    def _all(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        """Every row of ``statement``, read on a short connection of its own."""
+        with self._engine.connect() as connection:
+            return connection.execute(statement).all()
 
     def readings(self, channel_id: int, first: int, end: int) -> Iterator[Reading]:
         """The channel's readings starting in ``[first, end)``, by start, page by page."""
@@ -218,6 +221,5 @@ class SqlUsageStore:
             .where(_BILLS.c.service_point_id.in_(wanted), _BILLS.c.period_end > ending_after)
             .order_by(_BILLS.c.service_point_id, _BILLS.c.period_start)
         )
-        with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return [BillFacts(*row) for row in rows]
+        rows = self._all(statement)
+        return [BillFacts(**row._asdict()) for row in rows]
