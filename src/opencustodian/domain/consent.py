@@ -144,9 +144,14 @@ class AccessRecord:
     access_expires_at: datetime
     revoked: bool
     authorized_end: datetime | None
-    live_service_point_ids: tuple[int, ...]
-    #: (service point id, first day of the sharing account's current tenure) per live point.
-    held_since: tuple[tuple[int, date], ...] = ()
+    #: (service point id, first day of the sharing account's current tenure) per covered
+    #: service point still held, today, by the open account it was shared from.
+    held_since: tuple[tuple[int, date], ...]
+
+    @property
+    def live_service_point_ids(self) -> tuple[int, ...]:
+        """The covered service points still held by the account they were shared from."""
+        return tuple(point for point, _ in self.held_since)
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,8 +139,18 @@ def coarsened(
     estimated part makes the whole sum an estimate.
     """
     window_end = _window_end_function(interval, zone)
-    for group in _groups(readings, window_end):
-        yield _sum(group, keep_cost=keep_cost)
+    if window_end is None and keep_cost:
+        yield from readings  # the common case: nothing to change, nothing to copy
+        return
+    groups = _groups(readings, window_end) if window_end else ([reading] for reading in readings)
+    for group in groups:
+        if len(group) > 1:
+            yield _sum(group, keep_cost=keep_cost)
+        elif keep_cost or group[0][COST] is None:
+            yield group[0]
+        else:
+            start, duration, value, _, quality = group[0]
+            yield (start, duration, value, None, quality)
 
 
 WindowEnd: TypeAlias = "Callable[[int], int]"
@@ -165,15 +175,12 @@ def _month_end(start: int, zone: ZoneInfo) -> int:
     return local_month_bounds(day.year, day.month, zone)[1]
 
 
-def _groups(readings: Iterable[Reading], window_end: WindowEnd | None) -> Iterator[list[Reading]]:
-    """Consecutive readings that fall in the same window; each alone when not summing."""
+def _groups(readings: Iterable[Reading], window_end: WindowEnd) -> Iterator[list[Reading]]:
+    """Consecutive readings that fall in the same window (a reading as coarse stands alone)."""
     group: list[Reading] = []
     end = 0
     for reading in readings:
         start = reading[START]
-        if window_end is None:
-            yield [reading]
-            continue
         if group and start >= end:
             yield group
             group = []
@@ -196,5 +203,4 @@ def _sum(group: list[Reading], *, keep_cost: bool) -> Reading:
     flagged = next((code for code in qualities if code not in {None, 0}), None)
     quality = flagged if flagged is not None else qualities[0]
     duration = last[START] + last[DURATION] - first[START]
-    value = first[VALUE] if len(group) == 1 else sum(reading[VALUE] for reading in group)
-    return (first[START], duration, value, cost, quality)
+    return (first[START], duration, sum(reading[VALUE] for reading in group), cost, quality)

@@ -458,7 +458,7 @@ class SqlConsentStore:
             access_expires_at=token.access_expires_at,
             revoked=token.revoked_at is not None,
             authorized_end=grant.authorized_end,
-            **_held(self.live_service_points(grant.id, today)),
+            held_since=tuple(self.live_service_points(grant.id, today)),
         )
 
     def live_service_points(self, grant_id: int, today: date) -> list[tuple[int, date]]:
@@ -535,14 +535,6 @@ class SqlConsentStore:
                 "actor": actor,
             },
         )
-
-
-def _held(points: list[tuple[int, date]]) -> dict[str, Any]:
-    """The AccessRecord fields of the live service points and their tenure starts."""
-    return {
-        "live_service_point_ids": tuple(point for point, _ in points),
-        "held_since": tuple(points),
-    }
 
 
 def _address(street: str | None, city: str | None) -> str:

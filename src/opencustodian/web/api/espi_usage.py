@@ -150,7 +150,7 @@ def _streamed(plan: FeedPlan, *, gzip: bool) -> StreamingResponse:
 
 
 def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """The chunks compressed as one gzip member, flushed per chunk so the client sees progress."""
+    """The chunks compressed as one gzip member, passed on as soon as zlib emits output."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, GZIP_WBITS)
     for chunk in chunks:
         compressed = compressor.compress(chunk)
