@@ -56,8 +56,26 @@ BILL_UNITS = {"kwh": (72, 3), "therm": (169, 0), "therms": (169, 0), "ccf": (119
 _EVERYTHING = FeedQuery()
 
 
-class UsagePointNotFoundError(LookupError):
+class ResourceNotFoundError(LookupError):
+    """The requested resource is not in the token's subscription (or does not exist)."""
+
+
+class UsagePointNotFoundError(ResourceNotFoundError):
     """The requested usage point is not in the token's subscription (or does not exist)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The part of a subscription a request's path reaches, and what must be read for it.
+
+    ``usage_point`` and ``meter_reading`` come from the XPath forms' path
+    (``…/UsagePoint/{u}/MeterReading/{m}``); ``with_blocks`` is false when no IntervalBlock
+    will be written (a MeterReading or ReadingType request), so no reading is read at all.
+    """
+
+    usage_point: uuid.UUID | None = None
+    meter_reading: uuid.UUID | None = None
+    with_blocks: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,21 +140,30 @@ def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many in
     query: FeedQuery,
     self_href: str,
     usage_point: uuid.UUID | None = None,
+    focus: Focus | None = None,
 ) -> FeedPlan:
-    """The Batch/Subscription feed of the token's grant, or one usage point of it."""
+    """The Batch/Subscription feed of the token's grant, or the part ``focus`` reaches.
+
+    Raises ``ResourceNotFoundError`` when the focused usage point or meter reading is not
+    one the grant serves (another customer's id looks exactly like an unknown one).
+    """
+    focus = focus or Focus(usage_point=usage_point)
     rights = rights_of(record, settings)
     points = reader.service_points(record.live_service_point_ids)
-    if usage_point is not None:
-        points = [point for point in points if point.uuid == usage_point]
+    if focus.usage_point is not None:
+        points = [point for point in points if point.uuid == focus.usage_point]
         if not points:
-            raise UsagePointNotFoundError(str(usage_point))
+            raise UsagePointNotFoundError(str(focus.usage_point))
+    channels = _served_channels(reader, rights, points, focus.meter_reading)
     end = to_epoch(record.authorized_end) if record.authorized_end else None
     window = _narrowed(rights.window(to_epoch(now), end), query)
     paging = Paging(query.skip, query.entry_limit)
     held_since = {
         point: to_epoch(local_midnight(day, settings.zone)) for point, day in record.held_since
     }
-    builder = _TreeBuilder(reader, rights, settings, window, query, paging, held_since)
+    builder = _TreeBuilder(
+        reader, rights, settings, window, query, paging, held_since, focus.with_blocks
+    )
     meta = FeedMeta(
         feed_id=stable_uuid("feed", record.subscription_uuid, self_href),
         title="Green Button Usage Feed",
@@ -150,10 +177,31 @@ def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many in
     return FeedPlan(
         meta=meta,
         local_time=local_time_node(settings.zone, now),
-        usage_points=builder.usage_points(points),
+        usage_points=builder.usage_points(points, channels),
         paging=paging,
         service_point_uuids=[str(point.uuid) for point in points],
     )
+
+
+def _served_channels(
+    reader: UsageReader,
+    rights: UsageRights,
+    points: Sequence[ServicePointFacts],
+    meter_reading: uuid.UUID | None,
+) -> list[ChannelFacts]:
+    """The channels of ``points`` the grant serves, or the one ``meter_reading`` names."""
+    by_id = {point.id: point for point in points}
+    served = []
+    for channel in reader.channels(list(by_id)) if points else []:
+        point = by_id[channel.service_point_id]
+        if channel.channel in rights.channels(point.commodity, net_metered=point.net_metered):
+            served.append(channel)
+    if meter_reading is None:
+        return served
+    chosen = [channel for channel in served if channel.uuid == meter_reading]
+    if not chosen:
+        raise ResourceNotFoundError(str(meter_reading))
+    return chosen
 
 
 #: Download My Data: the customer's own data, every block (research/espi.md §9).
@@ -192,7 +240,7 @@ def plan_download_feed(  # noqa: PLR0913 - one download has this many inputs
     return FeedPlan(
         meta=meta,
         local_time=local_time_node(settings.zone, now),
-        usage_points=builder.usage_points(points),
+        usage_points=builder.usage_points(points, _served_channels(reader, rights, points, None)),
         paging=paging,
         service_point_uuids=[str(point.uuid) for point in points],
     )
@@ -238,13 +286,16 @@ class _TreeBuilder:
     #: Per service point, the epoch its current holder's tenure began: earlier readings and
     #: bills were the previous occupant's and are never served.
     held_since: dict[int, int]
+    #: False when no IntervalBlock will be written: then no reading is read.
+    with_blocks: bool = True
 
-    def usage_points(self, points: Sequence[ServicePointFacts]) -> Iterator[UsagePointNode]:
-        channels = self.reader.channels(point.id for point in points) if points else []
+    def usage_points(
+        self, points: Sequence[ServicePointFacts], channels: Sequence[ChannelFacts]
+    ) -> Iterator[UsagePointNode]:
+        """The trees of ``points`` over their served ``channels`` (built as they stream)."""
         bills = self._bills(points)
         for point in points:
-            served = self.rights.channels(point.commodity, net_metered=point.net_metered)
-            mine = [c for c in channels if c.service_point_id == point.id and c.channel in served]
+            mine = [channel for channel in channels if channel.service_point_id == point.id]
             yield UsagePointNode(
                 entry_id=point.uuid,
                 published=point.created_at,
@@ -284,7 +335,7 @@ class _TreeBuilder:
             updated=point.created_at,
             title=channel.title or "",
             reading_type=channel.reading_type,
-            blocks=self._blocks(channel),
+            blocks=self._blocks(channel) if self.with_blocks else (),
         )
 
     def _blocks(self, channel: ChannelFacts) -> Iterator[BlockNode]:

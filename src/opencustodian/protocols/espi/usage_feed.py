@@ -44,10 +44,13 @@ __all__ = [
     "LocalTimeNode",
     "LocalTimeParameters",
     "MeterReadingNode",
+    "Selection",
     "UsagePointNode",
     "UsageSummaryNode",
     "local_blocks",
     "local_time_parameters",
+    "resource_entry",
+    "resource_feed",
     "usage_feed",
 ]
 
@@ -336,25 +339,101 @@ def usage_feed(
     per reading or per block, so memory does not grow with the feed. Raises ``ValueError``
     for text XML cannot carry or for one ReadingType id given two different contents.
     """
+    entries = (text for _, _, text in _entries(meta, local_time, usage_points))
+    return _feed_document(meta, "UsagePoint", entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The entries a resource-level request wants (research/espi.md §2.2, §2.3).
+
+    The resource-level forms (``…/Subscription/{s}/UsagePoint/{u}/MeterReading``, the root
+    ``…/ReadingType/{id}`` and the like) answer with entries of one ``kind`` only, not the
+    subtree a Batch form carries: a collection is a feed of them, a member (``entry_id``
+    set) is that one entry as the document's root.
+    """
+
+    kind: str  # UsagePoint, MeterReading, ReadingType, IntervalBlock, UsageSummary, …
+    entry_id: uuid.UUID | None = None
+
+
+def resource_feed(
+    meta: FeedMeta,
+    local_time: LocalTimeNode | None,
+    usage_points: Iterable[UsagePointNode],
+    selection: Selection,
+) -> Iterator[bytes]:
+    """A feed of the ``selection.kind`` entries of these trees, in tree order, streamed.
+
+    The feed's ``self`` is typed ``espi-feed/<kind>``; hrefs, ids and contents are the ones
+    the Batch feed gives the same entries, so either form can be followed from the other.
+    """
+    entries = (
+        text for kind, _, text in _entries(meta, local_time, usage_points) if kind == selection.kind
+    )
+    return _feed_document(meta, selection.kind, entries)
+
+
+def resource_entry(
+    meta: FeedMeta,
+    local_time: LocalTimeNode | None,
+    usage_points: Iterable[UsagePointNode],
+    selection: Selection,
+) -> bytes | None:
+    """The one entry ``selection`` names, as a document of its own; None when absent.
+
+    atom.xsd declares ``entry`` as a global element, so a member is an ``entry`` root with
+    the Atom and ESPI namespaces bound on it.
+    """
+    for kind, entry_id, text in _entries(meta, local_time, usage_points):
+        if kind == selection.kind and entry_id == selection.entry_id:
+            declared = text.replace(
+                "<entry>", f'<entry xmlns="{ATOM_NS}" xmlns:espi="{ESPI_NS}">', 1
+            )
+            return f'<?xml version="1.0" encoding="UTF-8"?>\n{declared}'.encode()
+    return None
+
+
+def _feed_document(meta: FeedMeta, kind: str, entries: Iterable[str]) -> Iterator[bytes]:
+    """The feed head, ``entries`` and the feed's end (with ``next`` when cut), in chunks."""
     chunks = _Chunks()
-    root = meta.resource_root
     head = [
         (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<feed xmlns="{ATOM_NS}" xmlns:espi="{ESPI_NS}">'
             f"<id>{meta.feed_id.urn}</id><title>{_text(meta.title)}</title>"
             f"<updated>{atom_time(meta.updated)}</updated>"
-            f"{_link('self', _attr(meta.self_href), 'espi-feed/UsagePoint')}"
+            f"{_link('self', _attr(meta.self_href), f'espi-feed/{kind}')}"
         )
     ]
     if meta.certification_href is not None:
         head.append(_link("related", _attr(meta.certification_href), "text/html"))
-    if chunks.add("".join(head)):
-        yield chunks.take()
+    chunks.add("".join(head))
+    for text in entries:
+        if chunks.add(text):
+            yield chunks.take()
+    next_href = meta.next_href() if meta.next_href is not None else None
+    if next_href is not None:
+        chunks.add(_link("next", _attr(next_href), f"espi-feed/{kind}"))
+    chunks.add("</feed>")
+    yield chunks.take()
+
+
+#: One written entry: its resource kind, its id and its text.
+_Entry = tuple[str, "uuid.UUID", str]
+
+
+def _entries(
+    meta: FeedMeta, local_time: LocalTimeNode | None, usage_points: Iterable[UsagePointNode]
+) -> Iterator[_Entry]:
+    """Every entry of the trees, in tree order (``usage_feed``'s docstring), as ``_Entry``."""
+    root = meta.resource_root
     local_time_href = None
     if local_time is not None:
         local_time_href = _attr(f"{root}/LocalTimeParameters/{local_time.entry_id}")
-        if chunks.add(
+        yield (
+            "LocalTimeParameters",
+            local_time.entry_id,
             _entry_head(
                 local_time.entry_id,
                 "LocalTimeParameters",
@@ -366,20 +445,12 @@ def usage_feed(
                 updated=local_time.updated,
             )
             + _local_time(local_time.params)
-            + _ENTRY_END
-        ):
-            yield chunks.take()
+            + _ENTRY_END,
+        )
     written_types: dict[uuid.UUID, ReadingType] = {}
     points_href = _attr(f"{root}/Subscription/{meta.subscription_id}/UsagePoint")
     for point in usage_points:
-        for text in _usage_point(point, points_href, root, local_time_href, written_types):
-            if chunks.add(text):
-                yield chunks.take()
-    next_href = meta.next_href() if meta.next_href is not None else None
-    if next_href is not None:
-        chunks.add(_link("next", _attr(next_href), "espi-feed/UsagePoint"))
-    chunks.add("</feed>")
-    yield chunks.take()
+        yield from _usage_point(point, points_href, root, local_time_href, written_types)
 
 
 def _usage_point(
@@ -388,8 +459,8 @@ def _usage_point(
     root: str,
     local_time_href: str | None,
     written_types: dict[uuid.UUID, ReadingType],
-) -> Iterator[str]:
-    """The entries of one UsagePoint subtree, as text, in tree order (hrefs pre-escaped)."""
+) -> Iterator[_Entry]:
+    """The entries of one UsagePoint subtree, in tree order (hrefs pre-escaped)."""
     point_href = f"{points_href}/{point.entry_id}"
     readings_href = f"{point_href}/MeterReading"
     summaries_href = f"{point_href}/UsageSummary"
@@ -399,6 +470,8 @@ def _usage_point(
     if local_time_href is not None:
         related.append(_link("related", local_time_href, "espi-entry/LocalTimeParameters"))
     yield (
+        "UsagePoint",
+        point.entry_id,
         _entry_head(
             point.entry_id,
             "UsagePoint",
@@ -411,12 +484,14 @@ def _usage_point(
         )
         + "<espi:UsagePoint><espi:ServiceCategory>"
         f"<espi:kind>{point.service_kind}</espi:kind>"
-        "</espi:ServiceCategory></espi:UsagePoint>" + _ENTRY_END
+        "</espi:ServiceCategory></espi:UsagePoint>" + _ENTRY_END,
     )
     for meter_reading in point.meter_readings:
         yield from _meter_reading(meter_reading, readings_href, root, written_types)
     for summary in point.summaries:
         yield (
+            "UsageSummary",
+            summary.entry_id,
             _entry_head(
                 summary.entry_id,
                 "UsageSummary",
@@ -428,7 +503,7 @@ def _usage_point(
                 updated=summary.updated,
             )
             + _summary(summary)
-            + _ENTRY_END
+            + _ENTRY_END,
         )
 
 
@@ -437,7 +512,7 @@ def _meter_reading(
     readings_href: str,
     root: str,
     written_types: dict[uuid.UUID, ReadingType],
-) -> Iterator[str]:
+) -> Iterator[_Entry]:
     """A MeterReading entry, its ReadingType entry (first use only) and its IntervalBlocks."""
     reading_href = f"{readings_href}/{node.entry_id}"
     blocks_href = f"{reading_href}/IntervalBlock"
@@ -447,6 +522,8 @@ def _meter_reading(
         "related", blocks_href, "espi-feed/IntervalBlock"
     )
     yield (
+        "MeterReading",
+        node.entry_id,
         _entry_head(
             node.entry_id,
             "MeterReading",
@@ -458,12 +535,14 @@ def _meter_reading(
             updated=node.updated,
         )
         + "<espi:MeterReading/>"
-        + _ENTRY_END
+        + _ENTRY_END,
     )
     known = written_types.get(node.reading_type_id)
     if known is None:
         written_types[node.reading_type_id] = node.reading_type
         yield (
+            "ReadingType",
+            node.reading_type_id,
             _entry_head(
                 node.reading_type_id,
                 "ReadingType",
@@ -475,13 +554,15 @@ def _meter_reading(
                 updated=node.updated,
             )
             + _reading_type(node.reading_type)
-            + _ENTRY_END
+            + _ENTRY_END,
         )
     elif known != node.reading_type:
         msg = f"ReadingType {node.reading_type_id} is given two different contents"
         raise ValueError(msg)
     for block in node.blocks:
         yield (
+            "IntervalBlock",
+            block.entry_id,
             _entry_head(
                 block.entry_id,
                 "IntervalBlock",
@@ -497,5 +578,5 @@ def _meter_reading(
             f"<espi:start>{block.start}</espi:start></espi:interval>"
             + _readings(block.readings)
             + "</espi:IntervalBlock>"
-            + _ENTRY_END
+            + _ENTRY_END,
         )

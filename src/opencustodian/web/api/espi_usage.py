@@ -29,7 +29,7 @@ from opencustodian.services.access import AccessDeniedError
 from opencustodian.services.usage_feeds import (
     FeedPlan,
     FeedSettings,
-    UsagePointNotFoundError,
+    ResourceNotFoundError,
     plan_subscription_feed,
 )
 from opencustodian.storage.consent import SqlConsentStore
@@ -37,7 +37,7 @@ from opencustodian.storage.usage import SqlUsageStore
 from opencustodian.web.api.espi_authorization import ATOM, authenticate, denied
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from fastapi import FastAPI
     from starlette.requests import Request
@@ -74,39 +74,53 @@ async def subscription_feed(request: Request) -> Response:
     except ValueError:
         return problem(404, "not_found", "no such usage point in this subscription")
 
-    def plan() -> FeedPlan | Response:
-        context: AppContext = request.app.state.context
-        with context.sessions() as session:
-            try:
-                record = authenticate(request, session).record
-                _check_subscription(record, request.path_params["subscription_id"])
-            except AccessDeniedError as error:
-                return denied(error)
-            try:
-                feed = plan_subscription_feed(
-                    SqlUsageStore(context.engine),
-                    record,
-                    feed_settings(context),
-                    now=utc_now(),
-                    query=query,
-                    self_href=str(request.url),
-                    usage_point=usage_point,
-                )
-            except UsagePointNotFoundError:
-                return problem(404, "not_found", "no such usage point in this subscription")
-            SqlConsentStore(session).record_event(
-                EventTag.DATA_READ,
-                f"grant:{record.grant_uuid}",
-                {"path": request.url.path, "usage_points": feed.service_point_uuids},
-                f"client:{record.client_id}",
-            )
-            session.commit()
-            return feed
+    def build(record: AccessRecord, context: AppContext) -> FeedPlan:
+        return plan_subscription_feed(
+            SqlUsageStore(context.engine),
+            record,
+            feed_settings(context),
+            now=utc_now(),
+            query=query,
+            self_href=str(request.url),
+            usage_point=usage_point,
+        )
 
-    planned = await run_in_threadpool(plan)
+    subscription_id = request.path_params["subscription_id"]
+    planned = await run_in_threadpool(audited_plan, request, subscription_id, build)
     if isinstance(planned, Response):
         return planned
-    return _streamed(planned, gzip="gzip" in request.headers.get("accept-encoding", ""))
+    return streamed(planned, gzip="gzip" in request.headers.get("accept-encoding", ""))
+
+
+def audited_plan(
+    request: Request,
+    subscription_id: str | None,
+    build: Callable[[AccessRecord, AppContext], FeedPlan],
+) -> FeedPlan | Response:
+    """Authenticate, check the subscription, plan the read and audit it; or the refusal.
+
+    ``subscription_id`` is the path's (None for the root forms, which read the token's own
+    subscription). The audit event is committed before the first byte of data is written.
+    """
+    context: AppContext = request.app.state.context
+    with context.sessions() as session:
+        try:
+            record = authenticate(request, session).record
+            check_subscription(record, subscription_id or record.subscription_uuid)
+        except AccessDeniedError as error:
+            return denied(error)
+        try:
+            feed = build(record, context)
+        except ResourceNotFoundError:
+            return problem(404, "not_found", "no such resource in this subscription")
+        SqlConsentStore(session).record_event(
+            EventTag.DATA_READ,
+            f"grant:{record.grant_uuid}",
+            {"path": request.url.path, "usage_points": feed.service_point_uuids},
+            f"client:{record.client_id}",
+        )
+        session.commit()
+        return feed
 
 
 def feed_settings(context: AppContext) -> FeedSettings:
@@ -125,7 +139,7 @@ def _usage_point_id(raw: str | None) -> uuid.UUID | None:
     return None if raw is None else uuid.UUID(raw)
 
 
-def _check_subscription(record: AccessRecord, subscription_id: str) -> None:
+def check_subscription(record: AccessRecord, subscription_id: str) -> None:
     """research/espi.md §5.4: a customer token, and only for its own subscription."""
     code = "insufficient_scope"
     if record.grant_kind is not GrantKind.CUSTOMER:
@@ -136,8 +150,12 @@ def _check_subscription(record: AccessRecord, subscription_id: str) -> None:
         raise AccessDeniedError(code, description, 403)
 
 
-def _streamed(plan: FeedPlan, *, gzip: bool) -> StreamingResponse:
-    chunks = usage_feed(plan.meta, plan.local_time, plan.usage_points)
+def streamed(
+    plan: FeedPlan, *, gzip: bool, chunks: Iterator[bytes] | None = None
+) -> StreamingResponse:
+    """The plan's Batch feed (or ``chunks`` written from it) as a streamed Atom response."""
+    if chunks is None:
+        chunks = usage_feed(plan.meta, plan.local_time, plan.usage_points)
     headers = {
         "Content-Disposition": 'attachment; filename="GreenButtonDownload.xml"',
         "Cache-Control": "no-store",
