@@ -30,3 +30,19 @@ class ReadingQuality(IntEnum):
 
 
 KNOWN_QUALITY_CODES = frozenset(int(code) for code in ReadingQuality)
+
+
+#: Codes that say more about a reading than "validated" does; real-time feeds keep them.
+_SPECIFIC_FLAGS = frozenset(range(ReadingQuality.MANUALLY_EDITED, ReadingQuality.RAW))
+
+
+def provisional(quality: int | None) -> int:
+    """A reading's quality as a real-time feed states it (seed 000 §3.3g).
+
+    Real-time data is provisional and unvalidated, so it never claims validation: the code is
+    raw (14), unless the stored code flags an edit, an estimate or a doubt (7–13), which the
+    third party should still see.
+    """
+    if quality is not None and quality in _SPECIFIC_FLAGS:
+        return quality
+    return ReadingQuality.RAW

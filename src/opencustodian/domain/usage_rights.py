@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from opencustodian.domain.metering import COST, DURATION, QUALITY, START, VALUE, Channel, Commodity
+from opencustodian.domain.quality import provisional
 from opencustodian.domain.scopes import CalendarPeriod, nominal_seconds
 from opencustodian.kit.time import local_date, local_day_bounds, local_month_bounds
 
@@ -124,6 +125,18 @@ def _finest_allowed(scopes: Sequence[DataScope]) -> Duration | None:
         return None
     stated = [duration for duration in finest if duration is not None]
     return min(stated, key=nominal_seconds)
+
+
+def real_time(readings: Iterable[Reading], offered_until: int) -> Iterator[Reading]:
+    """Readings that ended by ``offered_until``, marked provisional (seed 000 §3.3f–g).
+
+    Real-time data is offered a latency after the request (45 minutes by default), and it is
+    never billing quality, whatever its stored code claims (``domain.quality.provisional``).
+    """
+    for start, duration, value, cost, quality in readings:
+        if start + duration > offered_until:
+            return  # readings come sorted by start: every later one ends later still
+        yield (start, duration, value, cost, provisional(quality))
 
 
 def coarsened(

@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from opencustodian.domain.metering import Commodity
 from opencustodian.domain.scopes import ScopeError
-from opencustodian.domain.usage_rights import ReadWindow, UsageRights, coarsened, usage_rights
+from opencustodian.domain.usage_rights import (
+    ReadWindow,
+    UsageRights,
+    coarsened,
+    real_time,
+    usage_rights,
+)
 from opencustodian.kit.ids import stable_uuid
 from opencustodian.kit.time import from_epoch, local_date, local_midnight, to_epoch
 from opencustodian.protocols.espi.query import FeedQuery
@@ -76,6 +83,12 @@ class Focus:
     usage_point: uuid.UUID | None = None
     meter_reading: uuid.UUID | None = None
     with_blocks: bool = True
+    #: The real-time form: electricity only, the last day, provisional (``plan_subscription_feed``).
+    real_time: bool = False
+
+
+class RealTimeUnavailableError(ValueError):
+    """Real-time data was asked of a usage point that has none (gas and water: seed 000 §3.3)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +99,8 @@ class FeedSettings:
     zone: ZoneInfo
     max_history_seconds: int
     certification_href: str | None = None
+    real_time_window_seconds: int = 86_400  # seed 000 §3.3f: the last 24 hours
+    real_time_latency_seconds: int = 2_700  # … offered 45 minutes after the request time
 
 
 @dataclass
@@ -146,6 +161,11 @@ def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many in
 
     Raises ``ResourceNotFoundError`` when the focused usage point or meter reading is not
     one the grant serves (another customer's id looks exactly like an unknown one).
+
+    The real-time form (seed 000 §3.3e–g) serves electric usage points only, readings of the
+    last ``real_time_window_seconds`` that ended ``real_time_latency_seconds`` before the
+    request, marked provisional; ``RealTimeUnavailableError`` when a gas or water usage point
+    is asked for, or the subscription has no electric one.
     """
     focus = focus or Focus(usage_point=usage_point)
     rights = rights_of(record, settings)
@@ -154,15 +174,30 @@ def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many in
         points = [point for point in points if point.uuid == focus.usage_point]
         if not points:
             raise UsagePointNotFoundError(str(focus.usage_point))
+    if focus.real_time:
+        points = _electric_only(points)
     channels = _served_channels(reader, rights, points, focus.meter_reading)
     end = to_epoch(record.authorized_end) if record.authorized_end else None
     window = _narrowed(rights.window(to_epoch(now), end), query)
+    offered_until = None
+    if focus.real_time:
+        offered_until = to_epoch(now) - settings.real_time_latency_seconds
+        recent = to_epoch(now) - settings.real_time_window_seconds
+        window = ReadWindow(max(window.first, recent), min(window.end, offered_until))
     paging = Paging(query.skip, query.entry_limit)
     held_since = {
         point: to_epoch(local_midnight(day, settings.zone)) for point, day in record.held_since
     }
     builder = _TreeBuilder(
-        reader, rights, settings, window, query, paging, held_since, focus.with_blocks
+        reader,
+        rights,
+        settings,
+        window,
+        query,
+        paging,
+        held_since,
+        focus.with_blocks,
+        offered_until,
     )
     meta = FeedMeta(
         feed_id=stable_uuid("feed", record.subscription_uuid, self_href),
@@ -181,6 +216,19 @@ def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many in
         paging=paging,
         service_point_uuids=[str(point.uuid) for point in points],
     )
+
+
+def _electric_only(points: Sequence[ServicePointFacts]) -> list[ServicePointFacts]:
+    """The electric ones of ``points``; ``RealTimeUnavailableError`` when there are none."""
+    electric = [point for point in points if point.commodity is Commodity.ELECTRICITY]
+    if not electric:
+        kinds = sorted({point.commodity.value for point in points}) or ["no usage point"]
+        msg = (
+            "real-time data is offered for electricity only; this request reaches "
+            f"{', '.join(kinds)}"
+        )
+        raise RealTimeUnavailableError(msg)
+    return electric
 
 
 def _served_channels(
@@ -288,6 +336,8 @@ class _TreeBuilder:
     held_since: dict[int, int]
     #: False when no IntervalBlock will be written: then no reading is read.
     with_blocks: bool = True
+    #: Real-time form: serve readings that ended by this epoch, marked provisional.
+    offered_until: int | None = None
 
     def usage_points(
         self, points: Sequence[ServicePointFacts], channels: Sequence[ChannelFacts]
@@ -342,8 +392,11 @@ class _TreeBuilder:
         first = self._first(channel.service_point_id)
         if first >= self.window.end:
             return
+        readings = self.reader.readings(channel.id, first, self.window.end)
+        if self.offered_until is not None:
+            readings = real_time(readings, self.offered_until)
         readings = coarsened(
-            self.reader.readings(channel.id, first, self.window.end),
+            readings,
             self.rights.finest_interval,
             self.settings.zone,
             keep_cost=self.rights.costs,

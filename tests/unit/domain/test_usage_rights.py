@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from opencustodian.domain.metering import Channel, Commodity, Reading
 from opencustodian.domain.scopes import CalendarPeriod, DataScope
-from opencustodian.domain.usage_rights import UsageRights, coarsened, usage_rights
+from opencustodian.domain.usage_rights import UsageRights, coarsened, real_time, usage_rights
 from opencustodian.kit.time import local_day_bounds
 
 TWO_YEARS = 2 * 365 * 86_400
@@ -122,3 +122,17 @@ def test_daily_sums_follow_local_days_and_keep_the_total(day_offset: int, count:
     assert sum(r[1] for r in daily) == 3600 * count
     starts = [r[0] for r in daily]
     assert starts == sorted(set(starts))
+
+
+def test_real_time_readings_stop_at_the_offer_time_and_claim_no_validation() -> None:
+    readings = [
+        (0, 900, 5, None, 17),  # validated: stated as raw
+        (900, 900, 6, 10, 8),  # estimated: the flag is kept
+        (1800, 900, 7, None, None),  # no code: raw
+        (2700, 900, 8, None, 14),  # ends after the offer time: not yet offered
+    ]
+    assert list(real_time(readings, offered_until=3000)) == [
+        (0, 900, 5, None, 14),
+        (900, 900, 6, 10, 8),
+        (1800, 900, 7, None, 14),
+    ]

@@ -29,6 +29,8 @@ from opencustodian.services.access import AccessDeniedError
 from opencustodian.services.usage_feeds import (
     FeedPlan,
     FeedSettings,
+    Focus,
+    RealTimeUnavailableError,
     ResourceNotFoundError,
     plan_subscription_feed,
 )
@@ -56,6 +58,10 @@ def install(app: FastAPI) -> None:
     app.add_route(batch, subscription_feed, methods=["GET"])
     app.add_route(f"{batch}/UsagePoint", subscription_feed, methods=["GET"])
     app.add_route(f"{batch}/UsagePoint/{{usage_point_id}}", subscription_feed, methods=["GET"])
+    app.add_route(f"{batch}/RealTime", real_time_feed, methods=["GET"])
+    app.add_route(
+        f"{batch}/UsagePoint/{{usage_point_id}}/RealTime", real_time_feed, methods=["GET"]
+    )
 
 
 def problem(status: int, error: str, description: str) -> JSONResponse:
@@ -65,6 +71,20 @@ def problem(status: int, error: str, description: str) -> JSONResponse:
 
 async def subscription_feed(request: Request) -> Response:
     """The Batch/Subscription feed, whole or for one usage point."""
+    return await _batch_feed(request, real_time=False)
+
+
+async def real_time_feed(request: Request) -> Response:
+    """``…/Batch/Subscription/{id}[/UsagePoint/{id}]/RealTime``: the last day, provisional.
+
+    Seed 000 §3.3e–g: electricity only, the last 24 hours, readings offered 45 minutes after
+    the request time (both set in the profile's ``[limits]``), not billing quality. A gas or
+    water usage point gets a 400 that says so.
+    """
+    return await _batch_feed(request, real_time=True)
+
+
+async def _batch_feed(request: Request, *, real_time: bool) -> Response:
     try:
         query = parse_feed_query(request.query_params.multi_items())
     except FeedQueryError as error:
@@ -82,7 +102,7 @@ async def subscription_feed(request: Request) -> Response:
             now=utc_now(),
             query=query,
             self_href=str(request.url),
-            usage_point=usage_point,
+            focus=Focus(usage_point=usage_point, real_time=real_time),
         )
 
     subscription_id = request.path_params["subscription_id"]
@@ -113,6 +133,8 @@ def audited_plan(
             feed = build(record, context)
         except ResourceNotFoundError:
             return problem(404, "not_found", "no such resource in this subscription")
+        except RealTimeUnavailableError as error:
+            return problem(400, "invalid_request", str(error))
         SqlConsentStore(session).record_event(
             EventTag.DATA_READ,
             f"grant:{record.grant_uuid}",
@@ -131,6 +153,8 @@ def feed_settings(context: AppContext) -> FeedSettings:
         zone=context.profile.time_zone,
         max_history_seconds=limits.history_years * SECONDS_PER_YEAR,
         certification_href=context.profile.certification_url,
+        real_time_window_seconds=int(limits.real_time_window.total_seconds()),
+        real_time_latency_seconds=int(limits.real_time_latency.total_seconds()),
     )
 
 
