@@ -31,12 +31,13 @@ from opencustodian.domain.parties import (
     RegistrationError,
 )
 from opencustodian.domain.usage_rights import ReadWindow
-from opencustodian.jobs.work import deliver_notifications, lifecycle_for
+from opencustodian.jobs.work import deliver_notifications, lifecycle_for, render_batch_list
 from opencustodian.kit.time import local_day_bounds, local_midnight, to_epoch, utc_now
 from opencustodian.kit.xml import UnsafeXmlError
 from opencustodian.profile import load_profile
 from opencustodian.protocols.espi.usage_feed import usage_feed
 from opencustodian.services.accounts import UnknownAccountError, close_account, record_move_out
+from opencustodian.services.data_notices import notify_new_data
 from opencustodian.services.ingest import import_records
 from opencustodian.services.registration import register_application, rotate_client_secret
 from opencustodian.services.sources import detect_format, parse_source
@@ -44,8 +45,10 @@ from opencustodian.services.usage_feeds import FeedSettings, plan_download_feed
 from opencustodian.storage import db
 from opencustodian.storage.accounts import SqlAccountStore
 from opencustodian.storage.applications import SqlApplicationStore
+from opencustodian.storage.audiences import SqlDataAudienceStore
 from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
+from opencustodian.storage.notifications import SqlNotificationStore
 from opencustodian.storage.usage import SqlUsageStore
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
 
     from opencustodian.domain.consent import EndedGrant
 
@@ -140,6 +144,7 @@ def import_files(
             outcome = _import_one(engine, settings, path)
             failures += "error" in outcome
             _report(outcome, as_json=as_json)
+        deliver_notifications(db.session_factory(engine))
     if failures:
         raise typer.Exit(code=1)
 
@@ -165,9 +170,23 @@ def _import_one(engine: Engine, settings: Settings, path: Path) -> dict[str, obj
                         summary,
                         on_batch=lambda: progress.update(task, completed=stream.tell()),
                     )
+                    notified = _notify_new_data(session, settings, summary)
         except (ImportRejectedError, UnsafeXmlError) as error:
             return {"path": str(path), "format": file_format, "error": str(error)}
-    return summary.as_dict()
+    return {**summary.as_dict(), "third_parties_notified": notified}
+
+
+def _notify_new_data(session: Session, settings: Settings, summary: ImportSummary) -> int:
+    """Queue new-data BatchLists in the import's transaction (delivered after it commits)."""
+    profile = load_profile(settings.profile)
+    return notify_new_data(
+        SqlDataAudienceStore(session),
+        SqlNotificationStore(session),
+        summary.changed_spans,
+        base_url=settings.base_url or profile.base_url,
+        zone=profile.time_zone,
+        render=render_batch_list,
+    )
 
 
 def _report(outcome: dict[str, object], *, as_json: bool) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
+from opencustodian.domain.metering import DURATION, START
+
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Sequence
 
     from opencustodian.domain.metering import Commodity, Reading, ReadingType
 
@@ -79,6 +82,36 @@ class MergeCounts:
         self.unchanged += other.unchanged
 
 
+@dataclass(frozen=True, slots=True)
+class ChangedSpan:
+    """Readings an import wrote: from ``first`` to ``end`` (epoch seconds).
+
+    ``shortest`` is the shortest reading's length, which says whether they sit in day or in
+    month IntervalBlocks.
+    """
+
+    first: int
+    end: int
+    shortest: int
+
+    @classmethod
+    def of(cls, readings: Sequence[Reading]) -> ChangedSpan:
+        """The span of a non-empty batch of readings."""
+        return cls(
+            min(reading[START] for reading in readings),
+            max(reading[START] + reading[DURATION] for reading in readings),
+            min(reading[DURATION] for reading in readings),
+        )
+
+    def union(self, other: ChangedSpan) -> ChangedSpan:
+        """The span covering both."""
+        return ChangedSpan(
+            min(self.first, other.first),
+            max(self.end, other.end),
+            min(self.shortest, other.shortest),
+        )
+
+
 @dataclass(slots=True)
 class ImportSummary:
     """The report of one file: what it held, what changed, and what was tolerated."""
@@ -89,6 +122,14 @@ class ImportSummary:
     meter_readings: int = 0
     readings: MergeCounts = field(default_factory=MergeCounts)
     warnings: list[str] = field(default_factory=list)
+    #: Per meter reading whose readings were inserted or changed: the span of them, which
+    #: subscriptions are told about (research/espi.md §7).
+    changed_spans: dict[int, ChangedSpan] = field(default_factory=dict)
+
+    def note_change(self, meter_reading_id: int, span: ChangedSpan) -> None:
+        """Widen a meter reading's changed span to cover ``span`` too."""
+        known = self.changed_spans.get(meter_reading_id)
+        self.changed_spans[meter_reading_id] = span if known is None else known.union(span)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view, as printed by ``opencustodian import --json``."""

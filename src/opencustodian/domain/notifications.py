@@ -38,3 +38,13 @@ def next_attempt(attempts_so_far: int, failed_at: datetime) -> datetime | None:
     if attempts_so_far > len(RETRY_GAPS):
         return None
     return require_aware(failed_at) + RETRY_GAPS[attempts_so_far - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class DataAudience:
+    """An active customer grant that covers a meter reading which just got new data."""
+
+    application_id: int
+    subscription_uuid: str
+    scope: str
+    meter_reading_id: int

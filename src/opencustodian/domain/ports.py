@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         ReadingType,
         ServicePointFacts,
     )
+    from opencustodian.domain.notifications import DataAudience
     from opencustodian.domain.parties import ApplicationRegistration, ApplicationStatus
 
 
@@ -117,6 +118,14 @@ class NotificationStore(Protocol):
         self, notification_id: int, *, now: datetime, error: str | None, retry_at: datetime | None
     ) -> None:
         """Record one delivery attempt."""
+        ...
+
+
+class DataAudienceStore(Protocol):
+    """Who must hear of new readings (research/espi.md §7)."""
+
+    def audiences(self, meter_reading_ids: Iterable[int]) -> list[DataAudience]:
+        """The active customer grants covering the service points of these meter readings."""
         ...
 
 

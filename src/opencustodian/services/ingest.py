@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from opencustodian.domain.events import EventTag
 from opencustodian.domain.ingest import (
+    ChangedSpan,
     ImportRejectedError,
     ImportSummary,
     SourceMeterReading,
@@ -54,6 +55,8 @@ class _Batcher:
             return
         counts = self.target.merge_readings(self.meter_reading_id, self.pending)
         self.summary.readings.add(counts)
+        if counts.inserted or counts.updated:
+            self.summary.note_change(self.meter_reading_id, ChangedSpan.of(self.pending))
         self.pending = []
         if self.on_batch is not None:
             self.on_batch()
