@@ -48,3 +48,35 @@ def assert_valid(document: bytes, version: str = "4.0") -> None:
     """Fail with every schema error when ``document`` is not valid ESPI ``version``."""
     errors = schema_errors(document, version)
     assert not errors, "\n".join(errors)
+
+
+@cache
+def customer_schema() -> etree.XMLSchema:
+    """ESPI 4.0 atom, espi and customer in one schema (retail-customer feeds hold ``cust:``).
+
+    atom.xsd's ``content`` takes any element of another namespace *strictly*, so a customer
+    feed validates only against a schema that also declares customer.xsd's elements.
+    """
+    folder = XSD / "espi-4.0"
+    imports = (("espi", "espi.xsd"), ("espi/customer", "customer.xsd"))
+    wrapper = (
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        + "".join(
+            f'<xs:import namespace="http://naesb.org/{namespace}" '
+            f'schemaLocation="{(folder / name).as_uri()}"/>'
+            for namespace, name in imports
+        )
+        + "</xs:schema>"
+    )
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    parser.resolvers.add(_LocalXmlXsd())
+    return etree.XMLSchema(etree.fromstring(wrapper, parser))
+
+
+def customer_schema_errors(document: bytes) -> list[str]:
+    """Every ESPI 4.0 atom/espi/customer validation error of ``document`` (empty when valid)."""
+    schema = customer_schema()
+    tree = etree.fromstring(document, parser=etree.XMLParser(resolve_entities=False))
+    if schema.validate(tree):
+        return []
+    return str(schema.error_log).splitlines()

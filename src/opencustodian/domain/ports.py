@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from opencustodian.domain.consent import AccessRecord, EndedGrant, EndReason
+    from opencustodian.domain.customer_facts import CustomerRecord
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
     from opencustodian.domain.metering import (
         BillFacts,
@@ -207,4 +208,18 @@ class UsageReader(Protocol):
 
     def bills(self, service_point_ids: Iterable[int], ending_after: date) -> list[BillFacts]:
         """Bills ending after a date."""
+        ...
+
+
+class CustomerReader(Protocol):
+    """The customer information a grant covers (``storage.customers.SqlCustomerStore``)."""
+
+    def customer_record(
+        self, grant_id: int, customer_id: int, held_since: Sequence[tuple[int, date]]
+    ) -> CustomerRecord:
+        """The grant's customer, and the accounts, locations and meters of its live points.
+
+        ``held_since`` is the access record's (service point id, tenure start) of every
+        service point the grant still covers; nothing else is read.
+        """
         ...

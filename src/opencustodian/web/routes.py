@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from opencustodian.oauth.endpoints import metadata_endpoint, revocation_endpoint, token_endpoint
-from opencustodian.web.api import espi_authorization, espi_resources, espi_usage
+from opencustodian.web.api import espi_authorization, espi_customer, espi_resources, espi_usage
 from opencustodian.web.pages import admin, consent, portal, sign_in
 
 if TYPE_CHECKING:
@@ -34,4 +34,5 @@ def install(app: FastAPI) -> None:
     espi_authorization.install(app)
     espi_usage.install(app)
     espi_resources.install(app)
+    espi_customer.install(app)
     admin.install(app)  # operator pages and the ApplicationInformation resource

@@ -40,6 +40,10 @@ FULL_SCOPE = (
     "HistoryLength=63072000;"
 )
 SCOPES = (FULL_SCOPE, BILLING_SCOPE, BULK_SCOPE)
+#: Entries that are the utility's, not the customer's: the same in every subscription.
+SHARED_KINDS = {"LocalTimeParameters", "ServiceSupplier"}
+REFUSED_TOKENS = {"expired", "revoked", "suspended", "none", "registration"}
+FOREIGN = {"other_party", "other_customer", "foreign_ids"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Endpoint:
     ``form``: ``batch`` (a Batch or XPath URI naming the subscription), ``root_collection``
     or ``root_member`` (no subscription in the path: the token's own is read).
     ``usage``: whether it serves usage data (FB 4), which a billing-only grant lacks.
+    ``customer_data``: whether it serves customer.xsd resources (FB 53), which it lacks too.
     """
 
     name: str
@@ -56,6 +61,7 @@ class Endpoint:
     form: str
     usage: bool = True
     member: bool = False
+    customer_data: bool = False  # customer.xsd resources: function block 53 and up
 
 
 @dataclass
@@ -94,9 +100,12 @@ def first_of(feed: list[etree._Element], kind: str) -> etree._Element:
     return next(entry for entry in feed if kind_of(entry) == kind)
 
 
-def endpoints_of(resource_uri: str, feed: list[etree._Element]) -> list[Endpoint]:
-    """Every data endpoint, spelled with the ids of this subscription's feed."""
-    root = resource_uri.split("/Batch/")[0]
+def endpoints_of(
+    resource_uri: str, feed: list[etree._Element], customer_feed: list[etree._Element]
+) -> list[Endpoint]:
+    """Every data endpoint, spelled with the ids of this subscription's feeds."""
+    root = resource_uri.split("/Batch/", maxsplit=1)[0]
+    subscription = resource_uri.rsplit("/", 1)[1]
     point, reading, block = (
         first_of(feed, kind) for kind in ("UsagePoint", "MeterReading", "IntervalBlock")
     )
@@ -106,6 +115,21 @@ def endpoints_of(resource_uri: str, feed: list[etree._Element]) -> list[Endpoint
     point_href = self_href(point)
     reading_href = self_href(reading)
     return [
+        Endpoint(
+            "batch-retail-customer",
+            f"{root}/Batch/RetailCustomer/{subscription}",
+            "batch",
+            usage=False,
+            customer_data=True,
+        ),
+        Endpoint(
+            "customer-account",
+            self_href(first_of(customer_feed, "CustomerAccount")),
+            "batch",
+            usage=False,
+            member=True,
+            customer_data=True,
+        ),
         Endpoint("batch-subscription", resource_uri, "batch"),
         Endpoint("batch-usage-points", f"{resource_uri}/UsagePoint", "batch"),
         Endpoint("batch-usage-point", f"{resource_uri}/UsagePoint/{entry_id(point)}", "batch"),
@@ -150,8 +174,10 @@ def endpoints_of(resource_uri: str, feed: list[etree._Element]) -> list[Endpoint
     ]
 
 
-def batch_feed(http: httpx.Client, tokens: dict[str, str]) -> list[etree._Element]:
-    response = read(http, tokens["resourceURI"], tokens["access_token"])
+def batch_feed(
+    http: httpx.Client, tokens: dict[str, str], uri_key: str = "resourceURI"
+) -> list[etree._Element]:
+    response = read(http, tokens[uri_key], tokens["access_token"])
     assert response.status_code == 200, response.text
     return entries(response.content)
 
@@ -191,6 +217,7 @@ def world(server: LiveCustodian) -> World:
     }
     with httpx.Client(timeout=30) as http:
         mine = batch_feed(http, valid)
+        my_customer = batch_feed(http, valid, "customerResourceURI")
         theirs = batch_feed(http, others["other_customer"])
         client = client_tokens(http, server, party)
         assert revoke(http, server, party, others["revoked"]["access_token"]).status_code == 200
@@ -226,7 +253,7 @@ def world(server: LiveCustodian) -> World:
     }
     return World(
         server=server,
-        endpoints=endpoints_of(valid["resourceURI"], mine),
+        endpoints=endpoints_of(valid["resourceURI"], mine, my_customer),
         tokens=tokens,
         rewrites={
             "foreign_ids": foreign,
@@ -235,7 +262,7 @@ def world(server: LiveCustodian) -> World:
             "suspended": same_customer_other_grant("suspended"),
         },
         protected_ids={
-            entry_id(entry) for entry in mine if kind_of(entry) != "LocalTimeParameters"
+            entry_id(entry) for entry in mine + my_customer if kind_of(entry) not in SHARED_KINDS
         },
     )
 
@@ -254,6 +281,8 @@ VARIANTS = (
     "none",
 )
 ENDPOINT_NAMES = (
+    "batch-retail-customer",
+    "customer-account",
     "batch-subscription",
     "batch-usage-points",
     "batch-usage-point",
@@ -278,21 +307,33 @@ ENDPOINT_NAMES = (
 
 def expected_status(endpoint: Endpoint, variant: str) -> int:
     """What the custodian must answer (research/espi.md §5.4: 401 bad token, 403 not yours)."""
-    if variant in {"expired", "revoked", "suspended", "none", "registration"}:
+    if variant in REFUSED_TOKENS:
         return 401
     if variant == "client":
         return 403  # a valid token, but not a customer's: insufficient scope
-    if variant in {"other_party", "other_customer", "foreign_ids"}:
-        if endpoint.name == "root-local-time":
-            return 200  # the territory's time zone rules: one entry for every subscription
-        if endpoint.form == "batch":
-            return 403  # the path names a subscription the token is not for
-        return 404 if endpoint.form == "root_member" else 200  # the token's own, which lacks it
+    if variant in FOREIGN:
+        return foreign_status(endpoint)
     if variant == "missing_fb":
-        # Usage entries are not served to a billing grant: naming one finds nothing.
-        names_usage = endpoint.member or "/MeterReading/" in endpoint.uri
-        return 404 if endpoint.usage and names_usage else 200
+        return missing_block_status(endpoint)
     return 200
+
+
+def foreign_status(endpoint: Endpoint) -> int:
+    """Another party's or customer's token, or my token on another customer's ids."""
+    if endpoint.name == "root-local-time":
+        return 200  # the territory's time zone rules: one entry for every subscription
+    if endpoint.form == "batch":
+        return 403  # the path names a subscription the token is not for
+    return 404 if endpoint.form == "root_member" else 200  # the token's own, which lacks it
+
+
+def missing_block_status(endpoint: Endpoint) -> int:
+    """The customer's own billing-only grant (FB 1_3_15_16) on its own URIs."""
+    if endpoint.customer_data:
+        return 403  # no FB 53: the customer feed is refused whole
+    # Usage entries are not served to a billing grant: naming one finds nothing.
+    names_usage = endpoint.member or "/MeterReading/" in endpoint.uri
+    return 404 if endpoint.usage and names_usage else 200
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -308,7 +349,10 @@ def test_access_matrix(world: World, name: str, variant: str) -> None:
     if variant == "foreign_ids" and endpoint.form == "root_collection":
         variant = "valid"  # the root forms read the token's own subscription: A's data, rightly
     if variant == "valid":
-        assert any(identifier in body for identifier in world.protected_ids) or not endpoint.usage
+        if endpoint.name == "root-local-time":  # the utility's entry, no customer's
+            assert "LocalTimeParameters" in body
+        else:
+            assert any(identifier in body for identifier in world.protected_ids)
         return
     leaked = {identifier for identifier in world.protected_ids if identifier in body}
     if variant in {"missing_fb", "suspended"} and response.status_code == 200:
