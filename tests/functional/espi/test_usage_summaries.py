@@ -119,7 +119,7 @@ def test_the_usage_summary_collection_and_members_match_the_batch_feed(server, h
     listed = summaries(response.content)
     assert listed
     assert set(listed) <= set(batch)
-    member_id = sorted(listed)[0]
+    member_id = min(listed)
     member = read(http, f"{collection}/{member_id}", tokens["access_token"])
     assert member.status_code == 200
     assert etree.tostring(summaries_of_entry(member.content), method="c14n") == etree.tostring(
