@@ -10,7 +10,6 @@ import json
 import sys
 import uuid
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,14 +29,19 @@ from opencustodian.domain.parties import (
     RegistrationEnvironment,
     RegistrationError,
 )
-from opencustodian.domain.usage_rights import ReadWindow
 from opencustodian.jobs.work import deliver_notifications, lifecycle_for, render_batch_list
-from opencustodian.kit.time import local_day_bounds, local_midnight, to_epoch, utc_now
+from opencustodian.kit.time import utc_now
 from opencustodian.kit.xml import UnsafeXmlError
 from opencustodian.profile import load_profile
-from opencustodian.protocols.espi.usage_feed import usage_feed
 from opencustodian.services.accounts import UnknownAccountError, close_account, record_move_out
 from opencustodian.services.data_notices import notify_new_data
+from opencustodian.services.downloads import (
+    DateRangeError,
+    DownloadFormat,
+    download_chunks,
+    download_window,
+    parse_day,
+)
 from opencustodian.services.ingest import import_records
 from opencustodian.services.registration import register_application, rotate_client_secret
 from opencustodian.services.sources import detect_format, parse_source
@@ -49,6 +53,7 @@ from opencustodian.storage.audiences import SqlDataAudienceStore
 from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
 from opencustodian.storage.notifications import SqlNotificationStore
+from opencustodian.storage.self_service import SqlSelfServiceDirectory
 from opencustodian.storage.usage import SqlUsageStore
 
 if TYPE_CHECKING:
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from opencustodian.domain.consent import EndedGrant
+    from opencustodian.domain.usage_rights import ReadWindow
 
 app = typer.Typer(
     help="OpenCustodian: a utility's Green Button / CDS data custodian.",
@@ -210,8 +216,8 @@ def _report(outcome: dict[str, object], *, as_json: bool) -> None:
 
 
 @app.command("export")
-def export_feed(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the XML.")],
+def export_feed(  # noqa: PLR0917 - Typer passes each option positionally
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the file.")],
     service_points: Annotated[
         list[str] | None,
         typer.Option("--service-point", help="A service point (UsagePoint) id; repeatable."),
@@ -226,11 +232,16 @@ def export_feed(
     last: Annotated[
         str | None, typer.Option("--to", help="Last local day, inclusive; default today.")
     ] = None,
+    file_format: Annotated[
+        DownloadFormat,
+        typer.Option("--format", help="xml: an ESPI usage feed; csv: one row per reading."),
+    ] = DownloadFormat.XML,
 ) -> None:
-    """Download My Data: write an ESPI usage feed of service points to a file.
+    """Download My Data: write the usage of service points to a file, ESPI XML or CSV.
 
-    The feed holds every channel, reading (with cost) and billing summary in the range, and
-    imports back with ``opencustodian import``.
+    The XML feed holds every channel, reading (with cost) and billing summary in the range,
+    and imports back with ``opencustodian import``. The CSV holds the same readings, one row
+    each, in kWh, CCF or therms with local times.
     """
     settings = Settings()
     profile = load_profile(settings.profile)
@@ -254,9 +265,11 @@ def export_feed(
             self_href=f"{feed_settings.base_url}/espi/1_1/resource/Batch/RetailCustomer",
             feed_key=",".join(str(point) for point in ids),
         )
+        csv = file_format is DownloadFormat.CSV
+        meters = SqlSelfServiceDirectory(engine).meters(ids) if csv else []
         written = 0
         with output.open("wb") as sink:
-            for chunk in usage_feed(plan.meta, plan.local_time, plan.usage_points):
+            for chunk in download_chunks(plan, file_format, profile.time_zone, meters):
                 sink.write(chunk)
                 written += len(chunk)
     console.print(f"wrote {written:,} bytes for {len(ids)} service point(s) to {output}")
@@ -291,26 +304,21 @@ def _export_points(store: SqlUsageStore, uuids: list[str], account: str | None) 
 def _export_window(
     first: str | None, last: str | None, zone: ZoneInfo, settings: FeedSettings, now: datetime
 ) -> ReadWindow:
-    """``[first local midnight, midnight after last)``: at most the history limit long."""
+    """``[first local midnight, midnight after last)``: at most the history limit long.
+
+    The rules are ``services.downloads.download_window``'s, which the customer portal uses too.
+    """
     try:
-        first_day = date.fromisoformat(first) if first else None
-        last_day = date.fromisoformat(last) if last else now.astimezone(zone).date()
-    except ValueError as error:
-        errors.print(f"[red]not a date (YYYY-MM-DD):[/red] {error}")
+        return download_window(
+            parse_day(first, "--from") if first else None,
+            parse_day(last, "--to") if last else None,
+            zone=zone,
+            max_history_seconds=settings.max_history_seconds,
+            now=now,
+        )
+    except DateRangeError as error:
+        errors.print(f"[red]{error}[/red]")
         raise typer.Exit(code=2) from error
-    end = local_day_bounds(last_day, zone)[1]
-    start = (
-        to_epoch(local_midnight(first_day, zone))
-        if first_day
-        else end - settings.max_history_seconds
-    )
-    if end <= start:
-        errors.print("--to is before --from")
-        raise typer.Exit(code=2)
-    if end - start > settings.max_history_seconds + 2 * 86_400:  # leap days, DST
-        errors.print("a download covers at most the utility's history limit (two years)")
-        raise typer.Exit(code=2)
-    return ReadWindow(start, end)
 
 
 thirdparty = typer.Typer(help="Register and manage third-party applications.")

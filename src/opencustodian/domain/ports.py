@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     )
     from opencustodian.domain.notifications import DataAudience
     from opencustodian.domain.parties import ApplicationRegistration, ApplicationStatus
+    from opencustodian.domain.self_service import (
+        DataReadEvent,
+        HeldServicePoint,
+        MeterFacts,
+        ServicePointName,
+    )
 
 
 class ReadingWriter(Protocol):
@@ -222,4 +228,34 @@ class CustomerReader(Protocol):
         ``held_since`` is the access record's (service point id, tenure start) of every
         service point the grant still covers; nothing else is read.
         """
+        ...
+
+
+class SelfServiceDirectory(Protocol):
+    """What the customer portal reads about one customer (``storage.self_service``)."""
+
+    def customer_uuid(self, customer_id: int) -> uuid.UUID | None:
+        """The customer's public (ESPI RetailCustomer) id."""
+        ...
+
+    def held_service_points(
+        self, customer_id: int, today: date, account_id: int | None = None
+    ) -> list[HeldServicePoint]:
+        """Service points the customer's open accounts hold today (optionally one account)."""
+        ...
+
+    def service_point_names(self, customer_id: int) -> list[ServicePointName]:
+        """Every service point the customer's accounts ever held, by name."""
+        ...
+
+    def meters(self, service_point_ids: Iterable[int]) -> list[MeterFacts]:
+        """The meters installed at these service points, ever."""
+        ...
+
+    def latest_reading_start(self, channel_ids: Iterable[int], before: int) -> int | None:
+        """The latest reading start before ``before`` on these channels (None: no reading)."""
+        ...
+
+    def data_reads(self, customer_id: int, *, skip: int, limit: int) -> list[DataReadEvent]:
+        """Third-party reads under the customer's grants, newest first."""
         ...

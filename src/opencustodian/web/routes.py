@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from opencustodian.oauth.endpoints import metadata_endpoint, revocation_endpoint, token_endpoint
 from opencustodian.web.api import espi_authorization, espi_customer, espi_resources, espi_usage
-from opencustodian.web.pages import admin, consent, portal, sign_in
+from opencustodian.web.pages import admin, consent, portal, sign_in, usage
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,6 +31,7 @@ def install(app: FastAPI) -> None:
     app.add_route("/login", sign_in.sign_in, methods=["POST"], include_in_schema=False)
     app.add_route("/logout", sign_in.sign_out, methods=["POST"], include_in_schema=False)
     portal.install(app)
+    usage.install(app)  # Download My Data, usage chart, access log
     espi_authorization.install(app)
     espi_usage.install(app)
     espi_resources.install(app)
