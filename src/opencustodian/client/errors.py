@@ -54,3 +54,30 @@ class TokenUnavailableError(ClientError):
 
 class BatchListError(ClientError, ValueError):
     """A notification body is not a well-formed, safe ESPI ``BatchList``."""
+
+
+class FeedError(ClientError, ValueError):
+    """A usage feed is unsafe, malformed, too large or cannot be fetched as asked.
+
+    Raised for a DOCTYPE or entity declaration, XML that is not well-formed, a document over
+    the byte cap, resources that cannot be linked into a tree, out-of-range numbers, and paging
+    that leaves the feed's origin or loops.
+    """
+
+
+class FeedPendingError(ClientError):
+    """The custodian accepted the feed request for later (``202 Accepted``, seed 000 §3.1).
+
+    A large Batch/Subscription or a Bulk request is prepared as a job; the custodian POSTs a
+    BatchList naming ``job_uri`` to the notification URI when it is ready, and the job URI
+    answers the feed then.
+
+    Attributes:
+        job_uri: the job's URI (the ``Location`` header, absolute), if given.
+        retry_after: seconds the custodian suggests waiting (``Retry-After``), if given.
+    """
+
+    def __init__(self, job_uri: str | None, retry_after: float | None = None) -> None:
+        self.job_uri = job_uri
+        self.retry_after = retry_after
+        super().__init__(f"the custodian is preparing the feed as a job: {job_uri or 'no URI'}")

@@ -12,20 +12,22 @@ The journey (seed 001, "The Customer Journey"; seed 000 §3.1 "Customer Authoriz
   (§4.1.3) or records ``error=access_denied`` (§4.1.2.1), and shows the connection.
 - ``POST /connections/{id}/refresh`` (RFC 6749 §6) and ``POST /connections/{id}/disconnect``
   (RFC 7009) act on a connection; tokens are never shown.
-- ``POST /notifications`` receives ESPI ``BatchList`` bodies (FB_39) and answers 200 at once.
+- Once connected, the callback fetches the customer's feed (``resourceURI``) and
+  ``GET /connections/{id}/usage`` charts it (:mod:`.usage_pages`); ``POST
+  /connections/{id}/fetch`` fetches again.
+- ``POST /notifications`` receives ESPI ``BatchList`` bodies (FB_39), answers 200 at once and
+  then, in the background, fetches the feeds they name (:mod:`.fetching`).
 """
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import httpx
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from opencustodian.client import (
@@ -41,30 +43,22 @@ from opencustodian.client import (
     utc_now,
 )
 from opencustodian.client.notifications import MAX_BATCH_LIST_BYTES
+from opencustodian.demo.thirdparty import usage_pages
 from opencustodian.demo.thirdparty.config import PREDEFINED_SCOPES, ScopeOption, ThirdPartyConfig
+from opencustodian.demo.thirdparty.context import ThirdParty, problem_page, render, tp_of
+from opencustodian.demo.thirdparty.fetching import Fetcher
 from opencustodian.demo.thirdparty.store import Attempt, Database, SqliteTokenStore
+from opencustodian.demo.thirdparty.usage_store import UsageStore
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 HTTP_TIMEOUT = 10.0
 MAX_OFFERED_SCOPES = 50
 MAX_SCOPE_LENGTH = 2000
 UNKNOWN_STATE = (
     "This sign-in link is unknown, expired or was already used. Please start connecting again."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ThirdParty:
-    """Everything a request handler needs."""
-
-    config: ThirdPartyConfig
-    database: Database
-    tokens: TokenClient
-    cache: TokenCache
-    clock: Clock
 
 
 def create_thirdparty_app(
@@ -105,8 +99,10 @@ def create_thirdparty_app(
             http.close()
 
     app = FastAPI(title=config.name, docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.thirdparty = ThirdParty(config, database, tokens, cache, clock)
-    for path, endpoint, method in PAGES:
+    usage = UsageStore(database)
+    fetcher = Fetcher(database, usage, cache, http, clock)
+    app.state.thirdparty = ThirdParty(config, database, tokens, cache, clock, usage, fetcher)
+    for path, endpoint, method in (*PAGES, *usage_pages.PAGES):
         app.add_api_route(
             path,
             endpoint,
@@ -118,35 +114,19 @@ def create_thirdparty_app(
     return app
 
 
-def _tp(request: Request) -> ThirdParty:
-    thirdparty: ThirdParty = request.app.state.thirdparty
-    return thirdparty
-
-
-def _page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    config = _tp(request).config
-    return TEMPLATES.TemplateResponse(
-        request, name, {"config": config, **context}, status_code=status_code
-    )
-
-
-def _problem(request: Request, title: str, message: str, status_code: int) -> HTMLResponse:
-    return _page(request, "problem.html", status_code, title=title, message=message)
-
-
 def landing(request: Request) -> HTMLResponse:
     """What the app does and a button to connect utility data."""
-    return _page(request, "landing.html")
+    return render(request, "landing.html")
 
 
 def select_utility(request: Request) -> HTMLResponse:
     """Seed 001: "Hello, Customer. Please select your Utility"."""
-    return _page(request, "select_utility.html")
+    return render(request, "select_utility.html")
 
 
 def choose_data(request: Request) -> HTMLResponse:
     """The predefined scope sets of seed 000 and a custom scope field."""
-    return _page(
+    return render(
         request,
         "choose_data.html",
         options=PREDEFINED_SCOPES,
@@ -181,7 +161,7 @@ def _start(  # noqa: PLR0913 - the two entry points differ in exactly these valu
     data_custodian_id: str | None,
 ) -> Response:
     """Build the authorization request, remember its state and verifier, redirect (303)."""
-    tp = _tp(request)
+    tp = tp_of(request)
     chosen = list(scope or [])
     scopes = _clean_scopes([*chosen, custom_scope])
     if not scopes:
@@ -190,7 +170,7 @@ def _start(  # noqa: PLR0913 - the two entry points differ in exactly these valu
             if scopes is None
             else "Choose at least one kind of data to share."
         )
-        return _page(
+        return render(
             request,
             "choose_data.html",
             400,
@@ -255,16 +235,16 @@ def offered_scopes(
     """The utility-initiated entry: the scopes the custodian offers, ticked by default."""
     options = _offered(scope)
     if options is None:
-        return _problem(request, "Unusable scope list", "A scope string is malformed.", 400)
+        return problem_page(request, "Unusable scope list", "A scope string is malformed.", 400)
     if not options:
         options = PREDEFINED_SCOPES
-    return _page(
+    return render(
         request,
         "choose_data.html",
         options=options,
         checked={option.scope for option in options} if scope else set(),
         action="/scope-selection",
-        heading=f"{_tp(request).config.custodian_name} sent you here: choose what to share",
+        heading=f"{tp_of(request).config.custodian_name} sent you here: choose what to share",
         data_custodian_id=data_custodian_id or "",
         error=None,
     )
@@ -285,7 +265,7 @@ def submit_offered(
         custom_scope,
         options=options,
         action="/scope-selection",
-        heading=f"{_tp(request).config.custodian_name} sent you here: choose what to share",
+        heading=f"{tp_of(request).config.custodian_name} sent you here: choose what to share",
         data_custodian_id=data_custodian_id,
     )
 
@@ -298,21 +278,21 @@ def callback(
     error_description: str | None = None,
 ) -> Response:
     """The redirect URI: claim the attempt by state, then exchange the code or record denial."""
-    tp = _tp(request)
+    tp = tp_of(request)
     now = tp.clock()
     attempt = (
         tp.database.claim_attempt(state, now, now - tp.config.state_lifetime) if state else None
     )
     if attempt is None:
-        return _problem(request, "Unknown authorization", UNKNOWN_STATE, 400)
+        return problem_page(request, "Unknown authorization", UNKNOWN_STATE, 400)
     if error is not None:
         outcome = "denied" if error == "access_denied" else "error"
         tp.database.finish_attempt(
             attempt.state, outcome, error=error, description=error_description
         )
         if outcome == "denied":
-            return _page(request, "denied.html")
-        return _problem(
+            return render(request, "denied.html")
+        return problem_page(
             request,
             "The utility did not connect",
             f"{tp.config.custodian_name} answered: {error_description or error}.",
@@ -320,7 +300,7 @@ def callback(
         )
     if not code:
         tp.database.finish_attempt(attempt.state, "error", error="invalid_request")
-        return _problem(request, "Unknown authorization", "The utility sent no code.", 400)
+        return problem_page(request, "Unknown authorization", "The utility sent no code.", 400)
     try:
         token = tp.tokens.exchange_code(
             code, redirect_uri=attempt.redirect_uri, code_verifier=attempt.code_verifier
@@ -329,7 +309,7 @@ def callback(
         tp.database.finish_attempt(
             attempt.state, "error", error=type(failure).__name__, description=str(failure)
         )
-        return _problem(
+        return problem_page(
             request,
             "The utility did not connect",
             f"Exchanging the authorization code with {tp.config.custodian_name} failed.",
@@ -339,41 +319,48 @@ def callback(
         tp.config.custodian_name, attempt.scope, token, tp.clock()
     )
     tp.database.finish_attempt(attempt.state, "granted", connection_id=connection_id)
+    if token.resource_uri is not None:
+        # The first fetch happens now, so the connection page can offer the chart at once; a
+        # failure is recorded on the connection and never undoes it.
+        tp.fetcher.fetch(connection_id, token.resource_uri, "connected")
     return RedirectResponse(f"/connections/{connection_id}", status_code=303)
 
 
 def list_connections(request: Request) -> HTMLResponse:
     """Every connection this app holds."""
-    return _page(request, "connections.html", connections=_tp(request).database.connections())
+    return render(request, "connections.html", connections=tp_of(request).database.connections())
 
 
 def show_connection(
     request: Request, connection_id: int, notice: str | None = None
 ) -> HTMLResponse:
-    """What was granted: scopes, ESPI URIs and token times (never the tokens)."""
-    connection = _tp(request).database.connection(connection_id)
+    """What was granted: scopes, ESPI URIs, token times (never the tokens) and usage fetched."""
+    tp = tp_of(request)
+    connection = tp.database.connection(connection_id)
     if connection is None:
-        return _problem(request, "No such connection", "This connection does not exist.", 404)
+        return problem_page(request, "No such connection", "This connection does not exist.", 404)
     notices = {"refreshed": "The access token was refreshed.", "disconnected": "Disconnected."}
-    return _page(
+    return render(
         request,
         "connection.html",
         connection=connection,
         scopes=split_scopes(connection.scope or ""),
         notice=notices.get(notice or ""),
+        fetches=tp.usage.fetches(connection_id, limit=1),
+        series=[series for series in tp.usage.series(connection_id) if series.reading_count],
     )
 
 
 def refresh_connection(request: Request, connection_id: int) -> Response:
     """Refresh the access token now (RFC 6749 §6); the rotated refresh token is kept."""
-    tp = _tp(request)
+    tp = tp_of(request)
     connection = tp.database.connection(connection_id)
     if connection is None or connection.status != "active":
-        return _problem(request, "No active connection", "Nothing to refresh.", 404)
+        return problem_page(request, "No active connection", "Nothing to refresh.", 404)
     try:
         tp.cache.refresh(str(connection_id))
     except (ClientError, httpx.HTTPError):
-        return _problem(
+        return problem_page(
             request,
             "Refresh failed",
             f"{tp.config.custodian_name} refused to refresh this connection's token.",
@@ -384,10 +371,10 @@ def refresh_connection(request: Request, connection_id: int) -> Response:
 
 def disconnect(request: Request, connection_id: int) -> Response:
     """Revoke the grant at the custodian (RFC 7009) and forget the tokens."""
-    tp = _tp(request)
+    tp = tp_of(request)
     connection = tp.database.connection(connection_id)
     if connection is None or connection.status != "active":
-        return _problem(request, "No active connection", "Nothing to disconnect.", 404)
+        return problem_page(request, "No active connection", "Nothing to disconnect.", 404)
     token = tp.cache.get(str(connection_id))
     if token is not None:
         try:
@@ -395,7 +382,7 @@ def disconnect(request: Request, connection_id: int) -> Response:
                 tp.tokens.revoke(token.refresh_token, token_type_hint="refresh_token")  # noqa: S106 - a hint name, not a secret
             tp.tokens.revoke(token.access_token, token_type_hint="access_token")  # noqa: S106 - a hint name, not a secret
         except (ClientError, httpx.HTTPError):
-            return _problem(
+            return problem_page(
                 request,
                 "Disconnect failed",
                 f"{tp.config.custodian_name} did not confirm the revocation; try again.",
@@ -419,7 +406,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
 
 async def receive_notification(request: Request) -> Response:
     """The notification URI: store each BatchList URI and answer 200 at once (ESPI FB_39)."""
-    tp = _tp(request)
+    tp = tp_of(request)
     body = await _bounded_body(request, MAX_BATCH_LIST_BYTES)
     if body is None:
         return PlainTextResponse("BatchList body is too large", status_code=413)
@@ -428,12 +415,15 @@ async def receive_notification(request: Request) -> Response:
     except BatchListError as error:
         return PlainTextResponse(str(error), status_code=400)
     await run_in_threadpool(tp.database.add_notifications, uris, tp.clock())
-    return Response(status_code=200)
+    # The custodian is answered first; the feeds are fetched after the response is sent.
+    return Response(status_code=200, background=BackgroundTask(tp.fetcher.import_notified, uris))
 
 
 def list_notifications(request: Request) -> HTMLResponse:
     """The resource URIs the custodian notified, newest first."""
-    return _page(request, "notifications.html", notifications=_tp(request).database.notifications())
+    return render(
+        request, "notifications.html", notifications=tp_of(request).database.notifications()
+    )
 
 
 PAGES: tuple[tuple[str, Callable[..., object], str], ...] = (

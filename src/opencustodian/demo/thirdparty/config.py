@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opencustodian.client import (
     ClientAuthMethod,
@@ -75,6 +76,8 @@ class ThirdPartyConfig:
         json_code_key: ``"oauthCode"`` or ``"authCode"`` in JSON code exchanges.
         client_auth_method: ``"client_secret_basic"`` or ``"client_secret_post"``.
         state_lifetime: how long an authorization attempt may take before its state expires.
+        time_zone: the IANA zone charts use when a feed declares no LocalTimeParameters
+            (None: UTC).
     """
 
     name: str
@@ -89,13 +92,20 @@ class ThirdPartyConfig:
     json_code_key: JsonCodeKey = "oauthCode"
     client_auth_method: ClientAuthMethod = "client_secret_basic"
     state_lifetime: timedelta = timedelta(minutes=10)
+    time_zone: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse settings outside their allowed values (they may come from the command line).
 
         Raises:
-            ValueError: a style, key or method is not one of its allowed values.
+            ValueError: a style, key, method or time zone is not one of its allowed values.
         """
+        if self.time_zone is not None:
+            try:
+                ZoneInfo(self.time_zone)
+            except (ZoneInfoNotFoundError, ValueError) as error:
+                msg = f"time_zone must be an IANA time zone, not {self.time_zone!r}"
+                raise ValueError(msg) from error
         choices: tuple[tuple[str, object, object], ...] = (
             ("token_body_style", self.token_body_style, TokenBodyStyle),
             ("authorize_param_style", self.authorize_param_style, ParamStyle),

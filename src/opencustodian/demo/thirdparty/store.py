@@ -8,7 +8,7 @@ refresh — the tokens themselves), and received notifications. Times are ISO 86
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -125,6 +125,10 @@ class Database:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys = ON")
             yield connection
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection whose work commits together when the block ends (for other stores)."""
+        return self._connect()
 
     # -- authorization attempts --------------------------------------------------------------
 
