@@ -6,6 +6,7 @@ the services, printing what happened for people (Rich) or machines (``--json``).
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import uuid
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from opencustodian.config import Settings
 from opencustodian.demo import setup as demo_setup
 from opencustodian.demo.synthetic import DEMO_PASSWORD
+from opencustodian.domain.events import EventTag
 from opencustodian.domain.ingest import ImportRejectedError, ImportSummary
 from opencustodian.domain.parties import (
     ApplicationRegistration,
@@ -39,6 +41,7 @@ from opencustodian.services.downloads import (
     DateRangeError,
     DownloadFormat,
     download_chunks,
+    download_event,
     download_window,
     parse_day,
 )
@@ -50,6 +53,7 @@ from opencustodian.storage import db
 from opencustodian.storage.accounts import SqlAccountStore
 from opencustodian.storage.applications import SqlApplicationStore
 from opencustodian.storage.audiences import SqlDataAudienceStore
+from opencustodian.storage.audit import SqlAuditLog
 from opencustodian.storage.ingest_target import SqlIngestTarget
 from opencustodian.storage.models import RetailCustomer
 from opencustodian.storage.notifications import SqlNotificationStore
@@ -141,7 +145,8 @@ def import_files(
 ) -> None:
     """Import Green Button ESPI XML or CSV readings; each file commits whole or not at all.
 
-    CSV columns: meter, start (ISO 8601 with offset), duration (s), value, unit, quality.
+    CSV columns: meter, start (ISO 8601 with offset), duration (s), value, unit, and optionally
+    quality, channel, cost, currency (a Download My Data CSV imports as it is).
     """
     settings = Settings()
     failures = 0
@@ -265,6 +270,8 @@ def export_feed(  # noqa: PLR0917 - Typer passes each option positionally
             self_href=f"{feed_settings.base_url}/espi/1_1/resource/Batch/RetailCustomer",
             feed_key=",".join(str(point) for point in ids),
         )
+        facts = download_event(plan.service_point_uuids, file_format, window, profile.time_zone)
+        _audit_export(engine, account, facts)
         csv = file_format is DownloadFormat.CSV
         meters = SqlSelfServiceDirectory(engine).meters(ids) if csv else []
         written = 0
@@ -273,6 +280,27 @@ def export_feed(  # noqa: PLR0917 - Typer passes each option positionally
                 sink.write(chunk)
                 written += len(chunk)
     console.print(f"wrote {written:,} bytes for {len(ids)} service point(s) to {output}")
+
+
+def _audit_export(engine: Engine, account: str | None, facts: dict[str, object]) -> None:
+    """Record the export (DESIGN.md: every data access is an audit event) before writing it.
+
+    Committed on its own, before the first byte, so a file that exists was audited. The actor
+    is the operating-system user running the command, as far as it can be told.
+    """
+    SqlAuditLog(engine).record_event(
+        EventTag.DATA_EXPORTED,
+        f"account:{account}" if account is not None else "service-points",
+        facts,
+        f"operator:{_operator()}",
+    )
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (e.g. a bare container)
+        return "unknown"
 
 
 def _export_points(store: SqlUsageStore, uuids: list[str], account: str | None) -> list[int]:

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     #: Shared storage for the token rate limit when several web processes run
     #: (a ``limits`` storage URI such as ``redis://host:6379``); unset keeps counts in memory.
     rate_limit_url: str | None = None
+    #: Where finished batch feeds (Bulk, large Batch/Subscription) are kept, gzip-compressed;
+    #: unset: ``batches`` in the data directory. Every web process and worker must see it.
+    batch_dir: Path | None = None
+    #: Processes one large Bulk feed is written with (each compresses its share of the
+    #: usage points); unset: one per CPU.
+    batch_processes: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
@@ -60,6 +66,11 @@ class Settings(BaseSettings):
     def allows_plain_http(self) -> bool:
         """Whether OAuth endpoints may be served without TLS (development and tests only)."""
         return self.environment in {Environment.DEVELOPMENT, Environment.TESTING}
+
+    @property
+    def resolved_batch_dir(self) -> Path:
+        """Where batch results are kept: the configured directory or ``data_dir/batches``."""
+        return self.batch_dir or self.data_dir / "batches"
 
     @cached_property
     def resolved_database_url(self) -> str:

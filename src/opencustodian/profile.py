@@ -33,6 +33,11 @@ class Limits:
     real_time_window_hours: int = 24
     real_time_latency_minutes: int = 45
     max_authorization_days: int = 1826
+    #: A Batch/Subscription request estimated above this many readings is answered ``202``
+    #: and built in the background (seed 000 §3.1); Bulk always is.
+    sync_feed_max_readings: int = 500_000
+    #: How long a finished batch's feed can be fetched.
+    batch_result_days: int = 7
 
     @property
     def real_time_window(self) -> timedelta:

@@ -24,5 +24,7 @@ class EventTag(StrEnum):
     CODE_REUSED = "oauth:code:reused"
     REFRESH_TOKEN_REUSED = "oauth:refresh-token:reused"
     DATA_READ = "espi:data:read"
+    DATA_DOWNLOADED = "portal:data:downloaded"
+    DATA_EXPORTED = "cli:data:exported"
     NOTIFICATION_DELIVERED = "notify:batchlist:delivered"
     NOTIFICATION_FAILED = "notify:batchlist:failed"

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from datetime import date, datetime
 
+    from opencustodian.domain.batches import BatchJob, BatchRequest, SharedGrant
     from opencustodian.domain.consent import AccessRecord, EndedGrant, EndReason
     from opencustodian.domain.customer_facts import CustomerRecord
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
@@ -258,4 +259,62 @@ class SelfServiceDirectory(Protocol):
 
     def data_reads(self, customer_id: int, *, skip: int, limit: int) -> list[DataReadEvent]:
         """Third-party reads under the customer's grants, newest first."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Audit events written on their own (``storage.audit.SqlAuditLog``)."""
+
+    def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
+        """Append an audit event in a transaction of its own, committed on return."""
+        ...
+
+
+class BatchStore(Protocol):
+    """Batch jobs and the grants they read (``storage.batches.SqlBatchStore``)."""
+
+    def open_job(self, key: str) -> BatchJob | None:
+        """The pending or running job of the request with this key, if any."""
+        ...
+
+    def add_job(self, request: BatchRequest, now: datetime) -> BatchJob | None:
+        """Store a new pending job; None when an open job with the same key already exists."""
+        ...
+
+    def job(self, job_uuid: uuid.UUID) -> BatchJob | None:
+        """The job with this public id."""
+        ...
+
+    def claim(self, job_id: int, now: datetime) -> BatchJob | None:
+        """Mark a pending (or stale running) job running; None when it is not to be run."""
+        ...
+
+    def finish(self, job_id: int, *, file_name: str, byte_count: int, now: datetime) -> None:
+        """Record the job's result file."""
+        ...
+
+    def fail(self, job_id: int, error: str, now: datetime, *, final: bool) -> None:
+        """Record a failed run: failed for good when ``final``, else pending again."""
+        ...
+
+    def runnable(self, now: datetime) -> list[int]:
+        """Ids of jobs waiting for a run: pending, or running but claimed too long ago."""
+        ...
+
+    def shared_grant(self, grant_id: int, today: date) -> SharedGrant | None:
+        """The customer grant when it is active, with the service points it still covers."""
+        ...
+
+    def shared_grants(self, application_id: int, today: date) -> list[SharedGrant]:
+        """Every active customer grant of an application, oldest first."""
+        ...
+
+    def client_id(self, application_id: int) -> str:
+        """The application's OAuth client id (how audit events name a third party)."""
+        ...
+
+    def record_events(
+        self, tag: str, events: Sequence[tuple[str, dict[str, object]]], actor: str
+    ) -> None:
+        """Append audit events, (subject, data) each, in the same transaction."""
         ...

@@ -65,6 +65,17 @@ def currency_code(numeric: int | None) -> str:
     return _CURRENCIES.get(numeric, str(numeric))
 
 
+def currency_number(code: str) -> int | None:
+    """ISO 4217 numeric code of an alphabetic one (``USD`` → 840); None when not carried here."""
+    wanted = code.strip().upper()
+    return next((number for number, name in _CURRENCIES.items() if name == wanted), None)
+
+
+def currency_codes() -> tuple[str, ...]:
+    """The alphabetic codes ``currency_number`` knows, for messages."""
+    return tuple(_CURRENCIES.values())
+
+
 def plain(quantity: Decimal) -> str:
     """A decimal as plain digits (never ``1E+3``), as CSV and pages print it."""
     return format(quantity, "f")

@@ -155,15 +155,31 @@ def coarsened(
     if window_end is None and keep_cost:
         yield from readings  # the common case: nothing to change, nothing to copy
         return
-    groups = _groups(readings, window_end) if window_end else ([reading] for reading in readings)
-    for group in groups:
-        if len(group) > 1:
+    if window_end is None:
+        yield from (
+            reading if reading[COST] is None else _without_cost(reading) for reading in readings
+        )
+        return
+    # One pass, no list per reading: a reading already as coarse as allowed (the usual case:
+    # a 15-minute grant over 15-minute data) goes straight through (BENCHMARKS.md, "Bulk").
+    seconds = interval if isinstance(interval, int) and interval < SECONDS_PER_DAY else 0
+    group: list[Reading] = []
+    end = 0
+    for reading in readings:
+        start = reading[START]
+        if group:
+            if start < end:
+                group.append(reading)
+                continue
             yield _sum(group, keep_cost=keep_cost)
-        elif keep_cost or group[0][COST] is None:
-            yield group[0]
+            group = []
+        end = start - start % seconds + seconds if seconds else window_end(start)
+        if start + reading[DURATION] >= end:  # already as coarse as allowed
+            yield reading if keep_cost or reading[COST] is None else _without_cost(reading)
         else:
-            start, duration, value, _, quality = group[0]
-            yield (start, duration, value, None, quality)
+            group.append(reading)
+    if group:
+        yield _sum(group, keep_cost=keep_cost)
 
 
 WindowEnd: TypeAlias = "Callable[[int], int]"
@@ -188,23 +204,10 @@ def _month_end(start: int, zone: ZoneInfo) -> int:
     return local_month_bounds(day.year, day.month, zone)[1]
 
 
-def _groups(readings: Iterable[Reading], window_end: WindowEnd) -> Iterator[list[Reading]]:
-    """Consecutive readings that fall in the same window (a reading as coarse stands alone)."""
-    group: list[Reading] = []
-    end = 0
-    for reading in readings:
-        start = reading[START]
-        if group and start >= end:
-            yield group
-            group = []
-        if not group:
-            end = window_end(start)
-            if start + reading[DURATION] >= end:  # already as coarse as allowed
-                yield [reading]
-                continue
-        group.append(reading)
-    if group:
-        yield group
+def _without_cost(reading: Reading) -> Reading:
+    """``reading`` without its cost (the grant does not include costs)."""
+    start, duration, value, _, quality = reading
+    return (start, duration, value, None, quality)
 
 
 def _sum(group: list[Reading], *, keep_cost: bool) -> Reading:

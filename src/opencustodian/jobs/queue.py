@@ -15,11 +15,14 @@ from urllib.parse import urlsplit
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
+from opencustodian.jobs.batches import run_in_background
 from opencustodian.jobs.work import deliver_notifications
 
 if TYPE_CHECKING:
     from huey.api import Huey
     from sqlalchemy.orm import Session, sessionmaker
+
+    from opencustodian.jobs.batches import BatchEnvironment
 
 
 class JobDispatcher(Protocol):
@@ -27,6 +30,10 @@ class JobDispatcher(Protocol):
 
     def notifications_queued(self) -> None:
         """New notifications are in the outbox."""
+        ...
+
+    def batch_requested(self, environment: BatchEnvironment, job_id: int) -> None:
+        """A batch job was committed and awaits its run."""
         ...
 
 
@@ -41,6 +48,10 @@ class InProcessJobs:
         """Attempt delivery now, off the request thread."""
         threading.Thread(target=deliver_notifications, args=(self._sessions,), daemon=True).start()
 
+    def batch_requested(self, environment: BatchEnvironment, job_id: int) -> None:
+        """Build the batch in a background thread of this process."""
+        run_in_background(environment, job_id)
+
 
 class QueuedJobs:
     """Enqueues follow-up work for ``opencustodian worker`` processes."""
@@ -50,6 +61,13 @@ class QueuedJobs:
         from opencustodian.jobs.tasks import deliver  # noqa: PLC0415 - binds the queue lazily
 
         deliver()
+
+    def batch_requested(self, environment: BatchEnvironment, job_id: int) -> None:
+        """Enqueue the job; a worker builds it with its own settings (same profile, same files)."""
+        del environment
+        from opencustodian.jobs.tasks import build_batch_task  # noqa: PLC0415 - as above
+
+        build_batch_task(job_id)
 
 
 def huey_for(url: str | None, name: str = "opencustodian") -> Huey:

@@ -8,12 +8,20 @@ from typing import TYPE_CHECKING
 from huey import crontab
 
 from opencustodian.config import Settings
+from opencustodian.jobs.batches import (
+    BatchEnvironment,
+    batch_environment,
+    build_batch,
+    expire_batch_results,
+    resume_batches,
+)
 from opencustodian.jobs.queue import huey_for
 from opencustodian.jobs.work import deliver_notifications, end_expired_grants
 from opencustodian.profile import load_profile
 from opencustodian.storage.db import make_engine, session_factory
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 SETTINGS = Settings()
@@ -21,12 +29,22 @@ huey = huey_for(SETTINGS.jobs_url)
 
 
 @cache
+def _engine() -> Engine:
+    return make_engine(SETTINGS.resolved_database_url)
+
+
+@cache
 def _sessions() -> sessionmaker[Session]:
-    return session_factory(make_engine(SETTINGS.resolved_database_url))
+    return session_factory(_engine())
 
 
 def _base_url() -> str:
     return SETTINGS.base_url or load_profile(SETTINGS.profile).base_url
+
+
+@cache
+def _batches() -> BatchEnvironment:
+    return batch_environment(SETTINGS, load_profile(SETTINGS.profile), _base_url(), _engine())
 
 
 @huey.task()  # type: ignore[untyped-decorator]  # Huey ships no type information
@@ -40,3 +58,20 @@ def sweep() -> None:
     """Every minute: end expired grants, then deliver due notifications (retries included)."""
     end_expired_grants(_sessions(), _base_url())
     deliver_notifications(_sessions())
+
+
+@huey.task()  # type: ignore[untyped-decorator]  # as above
+def build_batch_task(job_id: int) -> None:
+    """Build one batch job (Bulk, or a large Batch/Subscription) and notify its third party."""
+    build_batch(_batches(), job_id)
+
+
+@huey.periodic_task(crontab(minute="*/5"))  # type: ignore[untyped-decorator]  # as above
+def batch_sweep() -> None:
+    """Every five minutes: run batch jobs left waiting, then expire old results.
+
+    A job's state is in the database, so a job left pending by a restart, or claimed by a
+    worker that died, is found here and run again.
+    """
+    resume_batches(_batches())
+    expire_batch_results(_batches())

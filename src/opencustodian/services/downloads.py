@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from opencustodian.domain.metering import channel_for
 from opencustodian.domain.usage_rights import ReadWindow
-from opencustodian.kit.time import local_day_bounds, local_midnight, to_epoch
+from opencustodian.kit.time import local_date, local_day_bounds, local_midnight, to_epoch
 from opencustodian.protocols.csv.usage_export import CsvChannel, usage_csv
 from opencustodian.protocols.espi.usage_feed import usage_feed
 
@@ -84,6 +84,22 @@ def download_window(
         msg = f"A download covers at most {years} years; choose a shorter range."
         raise DateRangeError(msg)
     return ReadWindow(start, end)
+
+
+def download_event(
+    service_points: Sequence[str], fmt: DownloadFormat, window: ReadWindow, zone: ZoneInfo
+) -> dict[str, object]:
+    """What the audit event of a download records: whose points, in which format, which days.
+
+    DESIGN.md: every data access is an audit event; the portal's (``DATA_DOWNLOADED``) and the
+    operator's (``DATA_EXPORTED``) carry the same facts so one query finds both.
+    """
+    return {
+        "service_points": sorted(service_points),
+        "format": fmt.value,
+        "from": local_date(window.first, zone).isoformat(),
+        "to": local_date(window.end - 1, zone).isoformat(),
+    }
 
 
 def download_chunks(

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
+from opencustodian.domain.events import EventTag
 from opencustodian.kit.time import local_date
 from opencustodian.protocols.espi.uris import resource_root
 from opencustodian.services.downloads import (
     DateRangeError,
     DownloadFormat,
     download_chunks,
+    download_event,
     download_window,
 )
 from opencustodian.services.usage_feeds import plan_download_feed
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from opencustodian.domain.ports import SelfServiceDirectory, UsageReader
+    from opencustodian.domain.ports import AuditLog, SelfServiceDirectory, UsageReader
     from opencustodian.domain.self_service import DataReadEvent, HeldServicePoint
     from opencustodian.domain.usage_rights import ReadWindow
     from opencustodian.services.usage_feeds import FeedSettings
@@ -122,12 +124,15 @@ def customer_download(  # noqa: PLR0913 - one download has this many inputs
     settings: FeedSettings,
     now: datetime,
     fmt: DownloadFormat,
+    audit: AuditLog,
 ) -> Download:
     """The customer's Download My Data file of ``points`` (from ``chosen_points``) over ``days``.
 
     The range is checked here (``customer_window``), before anything is read, so no caller
     can serve a day before a move-in. The feed's hrefs follow the reference implementation's
     DMD shape, ``…/Batch/RetailCustomer/{customer}/UsagePoint`` (research/espi.md §9).
+    The download is audited (``EventTag.DATA_DOWNLOADED``, DESIGN.md: every data access is an
+    audit event) and committed before the file's first byte; a refused one records nothing.
     """
     window = customer_window(points, *days, settings=settings, now=now)
     customer = directory.customer_uuid(customer_id)
@@ -144,6 +149,12 @@ def customer_download(  # noqa: PLR0913 - one download has this many inputs
     meters = directory.meters(ids) if fmt is DownloadFormat.CSV else []
     first = local_date(window.first, settings.zone)
     last = local_date(window.end - 1, settings.zone)
+    audit.record_event(
+        EventTag.DATA_DOWNLOADED,
+        f"customer:{customer}",
+        download_event(plan.service_point_uuids, fmt, window, settings.zone),
+        f"customer:{customer}",
+    )
     return Download(
         filename=f"GreenButtonDownload-{first}-to-{last}.{fmt.value}",
         format=fmt,

@@ -14,8 +14,8 @@ with a ``link rel="next"`` (RFC 5005 §3) carrying it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from opencustodian.domain.metering import Commodity
@@ -46,10 +46,9 @@ from opencustodian.protocols.espi.usage_feed import (
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Iterator, Sequence
-    from datetime import datetime
+    from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from opencustodian.domain.consent import AccessRecord
     from opencustodian.domain.metering import BillFacts, ChannelFacts, Reading, ServicePointFacts
     from opencustodian.domain.ports import UsageReader
 
@@ -137,7 +136,36 @@ class FeedPlan:
     service_point_uuids: list[str] = field(default_factory=list)
 
 
-def rights_of(record: AccessRecord, settings: FeedSettings) -> UsageRights:
+class FeedGrant(Protocol):
+    """The grant a feed is read for: a token's ``AccessRecord``, or a batch's ``SharedGrant``."""
+
+    @property
+    def subscription_uuid(self) -> str:
+        """The grant's ESPI Subscription id."""
+        ...
+
+    @property
+    def scope(self) -> str:
+        """The granted ESPI scope string(s)."""
+        ...
+
+    @property
+    def authorized_end(self) -> datetime | None:
+        """When the authorized period ends (None: open-ended)."""
+        ...
+
+    @property
+    def held_since(self) -> tuple[tuple[int, date], ...]:
+        """(service point id, first day of the sharing account's tenure) per live point."""
+        ...
+
+    @property
+    def live_service_point_ids(self) -> tuple[int, ...]:
+        """The covered service points still held by the account they were shared from."""
+        ...
+
+
+def rights_of(record: FeedGrant, settings: FeedSettings) -> UsageRights:
     """What the token's scope allows (an unparsable stored scope allows nothing)."""
     try:
         scopes = parse_scopes(record.scope)
@@ -148,7 +176,7 @@ def rights_of(record: AccessRecord, settings: FeedSettings) -> UsageRights:
 
 def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many inputs
     reader: UsageReader,
-    record: AccessRecord,
+    record: FeedGrant,
     settings: FeedSettings,
     *,
     now: datetime,
@@ -216,6 +244,36 @@ def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many in
         paging=paging,
         service_point_uuids=[str(point.uuid) for point in points],
     )
+
+
+def grant_usage_points(  # noqa: PLR0913 - one grant's read has this many inputs
+    reader: UsageReader,
+    grant: FeedGrant,
+    settings: FeedSettings,
+    *,
+    now: datetime,
+    query: FeedQuery,
+    paging: Paging,
+    rights: UsageRights | None = None,
+) -> Iterator[UsagePointNode]:
+    """One grant's usage-point trees, read under its own rights, hrefs naming its subscription.
+
+    What a Bulk feed holds per grant (research/espi.md §2.1): the grant's scope, its
+    accounts' tenure, the history cap and its authorized period decide exactly as for its
+    own Batch/Subscription feed. ``paging`` is shared by every grant of the feed; ``rights``
+    may be given when already known (``rights_of`` the grant: many grants share a scope).
+    """
+    rights = rights or rights_of(grant, settings)
+    points = reader.service_points(grant.live_service_point_ids)
+    channels = _served_channels(reader, rights, points, None)
+    end = to_epoch(grant.authorized_end) if grant.authorized_end else None
+    window = _narrowed(rights.window(to_epoch(now), end), query)
+    held_since = {
+        point: to_epoch(local_midnight(day, settings.zone)) for point, day in grant.held_since
+    }
+    builder = _TreeBuilder(reader, rights, settings, window, query, paging, held_since)
+    for node in builder.usage_points(points, channels):
+        yield replace(node, subscription_id=grant.subscription_uuid)
 
 
 def _electric_only(points: Sequence[ServicePointFacts]) -> list[ServicePointFacts]:

@@ -332,6 +332,8 @@ class AuditEvent(Base):
     """An append-only record of something that happened (``source:subject:action``)."""
 
     __tablename__ = "audit_events"
+    # The access log reads one customer's grants' events newest first (storage.self_service).
+    __table_args__ = (Index("ix_audit_events_subject_occurred_at", "subject", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
@@ -490,3 +492,40 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
     delivered_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class BatchJob(Base):
+    """A large feed built in the background: Bulk, or a Batch/Subscription above the size limit.
+
+    ``open_key`` holds the request's key while the job is pending or running and is cleared
+    when it ends: its unique constraint is what refuses a duplicate request (NULLs never
+    collide), even when two arrive at the same instant on two web processes.
+    """
+
+    __tablename__ = "batch_jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('subscription', 'bulk')", name="kind"),
+        CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("third_party_applications.id"), index=True
+    )
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    usage_point: Mapped[str | None] = mapped_column(String(36))
+    query: Mapped[str] = mapped_column(String(2000))
+    self_href: Mapped[str] = mapped_column(String(2500))
+    request_key: Mapped[str] = mapped_column(String(64), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    byte_count: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(500))

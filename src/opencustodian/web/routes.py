@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from opencustodian.oauth.endpoints import metadata_endpoint, revocation_endpoint, token_endpoint
-from opencustodian.web.api import espi_authorization, espi_customer, espi_resources, espi_usage
+from opencustodian.web.api import (
+    espi_authorization,
+    espi_bulk,
+    espi_customer,
+    espi_resources,
+    espi_usage,
+)
 from opencustodian.web.pages import admin, consent, portal, sign_in, usage
 
 if TYPE_CHECKING:
@@ -34,6 +40,7 @@ def install(app: FastAPI) -> None:
     usage.install(app)  # Download My Data, usage chart, access log
     espi_authorization.install(app)
     espi_usage.install(app)
+    espi_bulk.install(app)  # Bulk and the jobs of asynchronous batches
     espi_resources.install(app)
     espi_customer.install(app)
     admin.install(app)  # operator pages and the ApplicationInformation resource

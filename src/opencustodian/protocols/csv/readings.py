@@ -11,11 +11,27 @@ The format (RFC 4180 CSV, UTF-8, header row required, columns in any order)::
 * ``duration``: positive whole seconds;
 * ``value``: a decimal number in ``unit`` (never parsed as a float);
 * ``unit``: one of ``kWh``, ``Wh``, ``CCF``, ``therm``, ``gal``, ``W``, ``kW`` (see ``units``);
-* ``quality`` (optional column, blank allowed): an ESPI ``QualityOfReading`` code.
+* ``quality`` (optional column, blank allowed): an ESPI ``QualityOfReading`` code;
+* ``channel`` (optional column, blank allowed): ``forward`` (delivered to the customer, the
+  default), ``reverse`` (received from them, e.g. solar) or ``net``, stored as the
+  ReadingType's IEC 61968-9 flowDirection (1, 19, 4);
+* ``cost`` (optional column, blank allowed): the reading's cost in currency units, a decimal
+  of at most five places, stored exactly as integer 10⁻⁵ units (espi.xsd ``IntervalReading``
+  cost; never parsed as a float);
+* ``currency`` (optional column, blank allowed): the ISO 4217 code the costs are in (``USD``,
+  ``CAD``, ``EUR``), the channel's ReadingType ``currency``. The rows of one channel that name
+  a currency all name the same one, and the first of them is within the channel's first
+  ``BATCH_SIZE`` rows (the channel is announced, with its currency, before its first batch);
+* ``service_point`` (optional column): read and ignored; the meter names the service point.
+
+These are the columns of the Download My Data CSV (``protocols.csv.usage_export``), so a
+downloaded file imports back with every value, cost, quality and channel (a downloaded row
+whose meter is blank, none being on record for it, is refused like any row without a meter).
 
 Each meter yields one ``SourceServicePoint(key="meter:<n>", meter_number=<n>)``; each
-(meter, stored unit, duration) one ``SourceMeterReading``; its readings follow in batches of at
-most ``BATCH_SIZE``. Any malformed row raises ``ImportRejectedError`` naming its line and column.
+(meter, stored unit, channel, duration) one ``SourceMeterReading``, just before its first batch
+of readings; the readings follow in batches of at most ``BATCH_SIZE``. Any malformed row raises
+``ImportRejectedError`` naming its line and column.
 """
 
 from __future__ import annotations
@@ -25,7 +41,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import IO, TYPE_CHECKING, Final
 
 from opencustodian.domain.ingest import (
@@ -35,7 +51,9 @@ from opencustodian.domain.ingest import (
     SourceServicePoint,
     SourceWarning,
 )
+from opencustodian.domain.metering import Channel, channel_flow_direction
 from opencustodian.domain.quality import KNOWN_QUALITY_CODES
+from opencustodian.domain.quantities import COST_EXPONENT, currency_codes, currency_number
 from opencustodian.kit.time import to_epoch
 from opencustodian.kit.xml import DEFAULT_MAX_BYTES, SizeLimitedReader, UnsafeXmlError
 from opencustodian.protocols.csv.units import UNIT_NAMES, UNITS, CsvUnit
@@ -53,7 +71,15 @@ if TYPE_CHECKING:
 
 BATCH_SIZE: Final = 10_000
 COLUMNS: Final = ("meter", "start", "duration", "value", "unit", "quality")
-OPTIONAL_COLUMNS: Final = frozenset({"quality"})
+#: The further columns of the Download My Data CSV, all optional.
+EXPORT_COLUMNS: Final = ("channel", "cost", "currency", "service_point")
+OPTIONAL_COLUMNS: Final = frozenset({"quality", *EXPORT_COLUMNS})
+KNOWN_COLUMNS: Final = frozenset({*COLUMNS, *EXPORT_COLUMNS})
+#: ESPI costs are integers of 10⁻⁵ currency units.
+COST_FACTOR: Final = 10**-COST_EXPONENT
+_CHANNELS: Final = {channel.value: channel for channel in Channel}
+#: Wide enough for any ordinary field times any factor; longer fields get a wider one.
+_WIDE: Final = Context(prec=64)
 
 _DIGITS = re.compile(r"\d+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -85,16 +111,38 @@ class _LimitedRaw(io.RawIOBase):
 
 @dataclass(slots=True)
 class _Channel:
-    """One meter reading of the CSV: a meter read in one stored unit at one interval."""
+    """One meter reading of the CSV: a meter read in one stored unit, one way, at one interval."""
 
     key: str
     meter: str
     unit: CsvUnit
+    direction: Channel
+    duration: int
+    #: The ISO 4217 code the first row naming one gave (None: none named yet).
+    currency: str | None = None
+    #: Whether the SourceMeterReading has been yielded (its currency is then final).
+    announced: bool = False
     readings: list[Reading] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     starts: StartIndex = field(default_factory=StartIndex)
     repeated: int = 0
     first_repeated_line: int | None = None
+
+    def name_currency(self, code: str, line: int) -> None:
+        """Take the currency a row names; a channel's costs are all in one currency."""
+        if self.currency is not None:
+            problem = (
+                f"{code!r}, but earlier rows of meter {self.meter} ({self.key}) name "
+                f"{self.currency}; the costs of one channel are in one currency"
+            )
+            raise _reject(line, "currency", problem)
+        if self.announced:
+            problem = (
+                f"{code!r} is first named after {BATCH_SIZE:,} rows of meter {self.meter} "
+                f"({self.key}) without a currency; name it on one of the channel's first rows"
+            )
+            raise _reject(line, "currency", problem)
+        self.currency = code
 
     def flush(self) -> SourceReadings | None:
         """The batch collected so far, after counting starts given before (last one wins)."""
@@ -135,30 +183,30 @@ def parse_readings_csv(
 
 def _records(reader: _CsvReader) -> Iterator[SourceRecord]:
     columns = _header(reader)
-    channels: dict[tuple[str, str, int], _Channel] = {}
-    meters: set[str] = set()
+    channels: dict[tuple[str, str, str, int], _Channel] = {}
+    announced: set[str] = set()
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue  # blank lines carry nothing
         line = reader.line_num
-        meter, unit, reading = _row(row, columns, line)
-        key = (meter, unit.channel, reading[1])
+        meter, unit, direction, currency, reading = _row(row, columns, line)
+        key = (meter, unit.channel, direction.value, reading[1])  # str: Enum hashes slowly
         channel = channels.get(key)
         if channel is None:
-            channel = _Channel(f"meter:{meter}/{unit.channel}/{reading[1]}s", meter, unit)
+            duration = reading[1]
+            channel_key = _channel_key(meter, unit, direction, duration)
+            channel = _Channel(channel_key, meter, unit, direction, duration)
             channels[key] = channel
-            if meter not in meters:
-                meters.add(meter)
-                yield SourceServicePoint(key=f"meter:{meter}", meter_number=meter)
-            yield _meter_reading(channel, reading[1])
+        if currency is not None and currency != channel.currency:
+            channel.name_currency(currency, line)
         channel.readings.append(reading)
         channel.lines.append(line)
         if len(channel.readings) >= BATCH_SIZE:
-            yield from _flushed(channel)
+            yield from _flushed(channel, announced)
     if not channels:
         yield SourceWarning("the file has a header but no readings")
     for channel in channels.values():
-        yield from _flushed(channel)
+        yield from _flushed(channel, announced)
     for channel in channels.values():
         if channel.repeated:
             yield SourceWarning(
@@ -168,23 +216,44 @@ def _records(reader: _CsvReader) -> Iterator[SourceRecord]:
             )
 
 
-def _flushed(channel: _Channel) -> Iterator[SourceReadings]:
+def _channel_key(meter: str, unit: CsvUnit, direction: Channel, duration: int) -> str:
+    """The channel's source key; a delivered channel keeps the key it had before channels."""
+    if direction is Channel.FORWARD:
+        return f"meter:{meter}/{unit.channel}/{duration}s"
+    return f"meter:{meter}/{unit.channel}/{direction.value}/{duration}s"
+
+
+def _flushed(channel: _Channel, announced: set[str]) -> Iterator[SourceRecord]:
+    """The channel's pending batch, preceded the first time by its meter and its channel."""
     batch = channel.flush()
-    if batch is not None:
-        yield batch
+    if batch is None:
+        return
+    if not channel.announced:
+        # Announced at its first batch, not its first row, so the currency is that of the
+        # channel's first rows even when the very first rows have no cost.
+        if channel.meter not in announced:
+            announced.add(channel.meter)
+            yield SourceServicePoint(key=f"meter:{channel.meter}", meter_number=channel.meter)
+        channel.announced = True
+        yield _meter_reading(channel)
+    yield batch
 
 
-def _meter_reading(channel: _Channel, duration: int) -> SourceMeterReading:
+def _meter_reading(channel: _Channel) -> SourceMeterReading:
+    currency = None if channel.currency is None else currency_number(channel.currency)
+    way = "" if channel.direction is Channel.FORWARD else f" {channel.direction.value}"
     return SourceMeterReading(
         key=channel.key,
         service_point_key=f"meter:{channel.meter}",
-        reading_type=channel.unit.reading_type(duration),
-        title=f"{channel.unit.channel} every {duration} s",
+        reading_type=channel.unit.reading_type(
+            channel.duration, channel_flow_direction(channel.direction), currency
+        ),
+        title=f"{channel.unit.channel}{way} every {channel.duration} s",
     )
 
 
 def _header(reader: _CsvReader) -> dict[str, int]:
-    """Column name -> index; exactly the documented columns, ``quality`` optional."""
+    """Column name -> index; the documented columns, ``quality`` and the export's optional."""
     header = next(reader, None)
     if header is None:
         raise _reject(1, None, "the file is empty; a header row is required")
@@ -192,9 +261,10 @@ def _header(reader: _CsvReader) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
         name = raw.strip().lower()
-        if name not in COLUMNS:
+        if name not in KNOWN_COLUMNS:
             expected = ",".join(COLUMNS)
-            problem = f"unknown column (the columns are {expected}; quality is optional)"
+            optional = ", ".join(("quality", *EXPORT_COLUMNS))
+            problem = f"unknown column (the columns are {expected}; {optional} are optional)"
             raise _reject(line, raw.strip(), problem)
         if name in columns:
             raise _reject(line, name, "the column appears twice in the header")
@@ -205,8 +275,13 @@ def _header(reader: _CsvReader) -> dict[str, int]:
     return columns
 
 
-def _row(row: list[str], columns: dict[str, int], line: int) -> tuple[str, CsvUnit, Reading]:
-    """One data row as (meter, unit, reading), every field checked."""
+def _row(
+    row: list[str], columns: dict[str, int], line: int
+) -> tuple[str, CsvUnit, Channel, str | None, Reading]:
+    """One data row as (meter, unit, channel, currency code, reading), every field checked.
+
+    ``service_point`` is never read: the meter says where the reading was taken.
+    """
     if len(row) != len(columns):
         raise _reject(line, None, f"{len(row)} fields, but the header has {len(columns)}")
     meter = row[columns["meter"]].strip()
@@ -217,7 +292,11 @@ def _row(row: list[str], columns: dict[str, int], line: int) -> tuple[str, CsvUn
     duration = _duration(row[columns["duration"]], line)
     value = _value(row[columns["value"]], unit, line)
     quality = _quality(row[columns["quality"]], line) if "quality" in columns else None
-    return meter, unit, (start, duration, value, None, quality)
+    direction = _channel(row[columns["channel"]], line) if "channel" in columns else None
+    cost = _cost(row[columns["cost"]], line) if "cost" in columns else None
+    currency = _currency(row[columns["currency"]], line) if "currency" in columns else None
+    reading = (start, duration, value, cost, quality)
+    return meter, unit, direction or Channel.FORWARD, currency, reading
 
 
 def _unit(text: str, line: int) -> CsvUnit:
@@ -255,22 +334,74 @@ def _duration(text: str, line: int) -> int:
     return int(text)
 
 
+def _exact_product(text: str, factor: int) -> Decimal:
+    """``text × factor`` exactly: the context is as wide as both, so nothing is rounded.
+
+    The default 28-digit context would round ``1.000…0001`` (30 digits) × 1000 to a whole
+    number and hide the digits that do not fit the stored resolution.
+    """
+    digits = len(text) + len(str(factor))
+    context = _WIDE if digits <= _WIDE.prec else Context(prec=digits)
+    return context.multiply(Decimal(text), factor)
+
+
 def _value(text: str, unit: CsvUnit, line: int) -> int:
     """The decimal value as the stored integer (``value * unit.factor``), never via float."""
     text = text.strip()
     if not _DECIMAL.fullmatch(text):
         raise _reject(line, "value", f"{text!r} is not a decimal number")
-    scaled = Decimal(text) * unit.factor
+    scaled = _exact_product(text, unit.factor)
     if scaled != scaled.to_integral_value():
         problem = (
             f"{text!r} is finer than the stored resolution of 1 {unit.channel} "
             f"(at most {len(str(unit.factor)) - 1} decimal places)"
         )
         raise _reject(line, "value", problem)
-    stored = int(scaled)
-    if abs(stored) > INT48_MAX:
+    if abs(scaled) > INT48_MAX:
         raise _reject(line, "value", f"{text!r} is too large")
-    return stored
+    return int(scaled)
+
+
+def _cost(text: str, line: int) -> int | None:
+    """A cost in currency units as stored integer 10⁻⁵ units (espi.xsd Int48), never via float."""
+    text = text.strip()
+    if not text:
+        return None
+    if not _DECIMAL.fullmatch(text):
+        raise _reject(line, "cost", f"{text!r} is not a decimal number")
+    scaled = _exact_product(text, COST_FACTOR)
+    if scaled != scaled.to_integral_value():
+        problem = (
+            f"{text!r} has more than {-COST_EXPONENT} decimal places "
+            "(costs are stored in 10⁻⁵ of the currency)"
+        )
+        raise _reject(line, "cost", problem)
+    if abs(scaled) > INT48_MAX:
+        raise _reject(line, "cost", f"{text!r} is too large")
+    return int(scaled)
+
+
+def _channel(text: str, line: int) -> Channel | None:
+    """``forward``, ``reverse`` or ``net`` (any case); blank means not stated."""
+    text = text.strip()
+    if not text:
+        return None
+    channel = _CHANNELS.get(text.lower())
+    if channel is None:
+        raise _reject(line, "channel", f"{text!r} is not a channel (forward, reverse or net)")
+    return channel
+
+
+def _currency(text: str, line: int) -> str | None:
+    """An ISO 4217 alphabetic code this custodian stores (upper case); blank: not stated."""
+    text = text.strip()
+    if not text:
+        return None
+    code = text.upper()
+    if currency_number(code) is None:
+        known = ", ".join(currency_codes())
+        raise _reject(line, "currency", f"{text!r} is not an ISO 4217 currency code ({known})")
+    return code
 
 
 def _quality(text: str, line: int) -> int | None:

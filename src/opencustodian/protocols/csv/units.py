@@ -44,16 +44,26 @@ class CsvUnit:
     kind: int
     accumulation_behaviour: int
 
-    def reading_type(self, interval_length: int) -> ReadingType:
-        """The ReadingType of a channel of this unit read every ``interval_length`` seconds."""
+    def reading_type(
+        self,
+        interval_length: int,
+        flow: FlowDirection = FlowDirection.FORWARD,
+        currency: int | None = None,
+    ) -> ReadingType:
+        """The ReadingType of a channel of this unit read every ``interval_length`` seconds.
+
+        ``flow`` is the channel's IEC 61968-9 flow direction (delivered unless stated) and
+        ``currency`` the ISO 4217 number its costs are in (None: not stated).
+        """
         return ReadingType(
             commodity=int(self.commodity),
             kind=self.kind,
             uom=int(self.uom),
             power_of_ten_multiplier=self.power_of_ten_multiplier,
             accumulation_behaviour=int(self.accumulation_behaviour),
-            flow_direction=int(FlowDirection.FORWARD),
+            flow_direction=int(flow),
             interval_length=interval_length,
+            currency=currency,
         )
 
 

@@ -21,11 +21,10 @@ formats". The format (RFC 4180, UTF-8, CRLF, one header row)::
   when the reading has none;
 * ``quality``: the ESPI ``QualityOfReading`` code (17 validated, 14 raw, 8–9 estimated).
 
-``meter``, ``start``, ``duration``, ``value``, ``unit`` and ``quality`` have the names, forms
-and units of the readings CSV that ``opencustodian import`` reads (``protocols.csv.readings``).
-That importer does not read this file back as it stands: it refuses columns it does not know,
-and it has no way to name a channel (every row would land on the delivered channel) or carry
-a cost. The ESPI XML download is the lossless round trip.
+Every column is one the readings CSV that ``opencustodian import`` reads
+(``protocols.csv.readings``) knows, with the same names, forms and units, so a download
+imports back with its values, costs, currencies, qualities and channels unchanged (it ignores
+``service_point``: the meter names it). A row with a blank meter cannot be imported.
 """
 
 from __future__ import annotations

@@ -135,6 +135,9 @@ class UsagePointNode:
     service_kind: int  # espi ServiceKind: 0 electricity, 1 gas, 2 water
     meter_readings: Iterable[MeterReadingNode]
     summaries: Sequence[UsageSummaryNode] = ()
+    #: The subscription its hrefs name (``…/Subscription/{id}/UsagePoint/…``) when not the
+    #: feed's own: a Bulk feed holds the usage points of many subscriptions.
+    subscription_id: str | None = None
 
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
@@ -323,7 +326,12 @@ class _Chunks:
 
 
 def usage_feed(
-    meta: FeedMeta, local_time: LocalTimeNode | None, usage_points: Iterable[UsagePointNode]
+    meta: FeedMeta,
+    local_time: LocalTimeNode | None,
+    usage_points: Iterable[UsagePointNode],
+    *,
+    head: bool = True,
+    tail: bool = True,
 ) -> Iterator[bytes]:
     """The Atom ``feed`` document, yielded in UTF-8 chunks.
 
@@ -338,9 +346,14 @@ def usage_feed(
     Blocks are pulled one at a time from each ``MeterReadingNode.blocks``; nothing is kept
     per reading or per block, so memory does not grow with the feed. Raises ``ValueError``
     for text XML cannot carry or for one ReadingType id given two different contents.
+
+    ``head=False`` leaves out the feed head and the LocalTimeParameters entry (UsagePoints
+    still link to it), ``tail=False`` the feed's end: the pieces of one document written by
+    several processes at once (a Bulk feed, ``kit.gzip_segments``).
     """
-    entries = (text for _, _, text in _entries(meta, local_time, usage_points))
-    return _feed_document(meta, "UsagePoint", entries)
+    entries = _entries(meta, local_time, usage_points, local_time_entry=head)
+    texts = (text for _, _, text in entries)
+    return _feed_document(meta, "UsagePoint", texts, head=head, tail=tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,10 +407,12 @@ def resource_entry(
     return None
 
 
-def _feed_document(meta: FeedMeta, kind: str, entries: Iterable[str]) -> Iterator[bytes]:
+def _feed_document(
+    meta: FeedMeta, kind: str, entries: Iterable[str], *, head: bool = True, tail: bool = True
+) -> Iterator[bytes]:
     """The feed head, ``entries`` and the feed's end (with ``next`` when cut), in chunks."""
     chunks = _Chunks()
-    head = [
+    start = [
         (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<feed xmlns="{ATOM_NS}" xmlns:espi="{ESPI_NS}">'
@@ -407,15 +422,17 @@ def _feed_document(meta: FeedMeta, kind: str, entries: Iterable[str]) -> Iterato
         )
     ]
     if meta.certification_href is not None:
-        head.append(_link("related", _attr(meta.certification_href), "text/html"))
-    chunks.add("".join(head))
+        start.append(_link("related", _attr(meta.certification_href), "text/html"))
+    if head:
+        chunks.add("".join(start))
     for text in entries:
         if chunks.add(text):
             yield chunks.take()
-    next_href = meta.next_href() if meta.next_href is not None else None
-    if next_href is not None:
-        chunks.add(_link("next", _attr(next_href), f"espi-feed/{kind}"))
-    chunks.add("</feed>")
+    if tail:
+        next_href = meta.next_href() if meta.next_href is not None else None
+        if next_href is not None:
+            chunks.add(_link("next", _attr(next_href), f"espi-feed/{kind}"))
+        chunks.add("</feed>")
     yield chunks.take()
 
 
@@ -424,33 +441,41 @@ _Entry = tuple[str, "uuid.UUID", str]
 
 
 def _entries(
-    meta: FeedMeta, local_time: LocalTimeNode | None, usage_points: Iterable[UsagePointNode]
+    meta: FeedMeta,
+    local_time: LocalTimeNode | None,
+    usage_points: Iterable[UsagePointNode],
+    *,
+    local_time_entry: bool = True,
 ) -> Iterator[_Entry]:
     """Every entry of the trees, in tree order (``usage_feed``'s docstring), as ``_Entry``."""
     root = meta.resource_root
     local_time_href = None
     if local_time is not None:
         local_time_href = _attr(f"{root}/LocalTimeParameters/{local_time.entry_id}")
-        yield (
-            "LocalTimeParameters",
-            local_time.entry_id,
-            _entry_head(
-                local_time.entry_id,
+        if local_time_entry:  # the head's piece of a feed written in pieces
+            yield (
                 "LocalTimeParameters",
-                self_href=local_time_href,
-                up_href=_attr(f"{root}/LocalTimeParameters"),
-                related="",
-                title="",
-                published=local_time.published,
-                updated=local_time.updated,
+                local_time.entry_id,
+                _entry_head(
+                    local_time.entry_id,
+                    "LocalTimeParameters",
+                    self_href=local_time_href,
+                    up_href=_attr(f"{root}/LocalTimeParameters"),
+                    related="",
+                    title="",
+                    published=local_time.published,
+                    updated=local_time.updated,
+                )
+                + _local_time(local_time.params)
+                + _ENTRY_END,
             )
-            + _local_time(local_time.params)
-            + _ENTRY_END,
-        )
     written_types: dict[uuid.UUID, ReadingType] = {}
     points_href = _attr(f"{root}/Subscription/{meta.subscription_id}/UsagePoint")
     for point in usage_points:
-        yield from _usage_point(point, points_href, root, local_time_href, written_types)
+        href = points_href
+        if point.subscription_id is not None:
+            href = _attr(f"{root}/Subscription/{point.subscription_id}/UsagePoint")
+        yield from _usage_point(point, href, root, local_time_href, written_types)
 
 
 def _usage_point(

@@ -36,6 +36,7 @@ from opencustodian.services.usage_feeds import (
 )
 from opencustodian.storage.consent import SqlConsentStore
 from opencustodian.storage.usage import SqlUsageStore
+from opencustodian.web.api import espi_bulk
 from opencustodian.web.api.espi_authorization import ATOM, authenticate, denied
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ def problem(status: int, error: str, description: str) -> JSONResponse:
 
 async def subscription_feed(request: Request) -> Response:
     """The Batch/Subscription feed, whole or for one usage point."""
+    deferred = await espi_bulk.deferred_subscription(request)  # 202 + job when too large
+    if deferred is not None:
+        return deferred
     return await _batch_feed(request, real_time=False)
 
 

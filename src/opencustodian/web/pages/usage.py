@@ -28,6 +28,7 @@ from opencustodian.services.self_service import (
     held_points,
 )
 from opencustodian.services.usage_chart import ChartView, usage_chart
+from opencustodian.storage.audit import SqlAuditLog
 from opencustodian.storage.self_service import SqlSelfServiceDirectory
 from opencustodian.storage.usage import SqlUsageStore
 from opencustodian.web import sessions
@@ -157,6 +158,7 @@ async def download_file(request: Request) -> Response:
             settings=feed_settings(context),
             now=utc_now(),
             fmt=fmt,
+            audit=SqlAuditLog(context.engine),
         )
     except (ChoiceError, DateRangeError) as error:
         return _download_form(request, held, values, error=str(error))
