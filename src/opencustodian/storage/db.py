@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,3 +102,12 @@ def head_revision() -> str:
 def is_initialized(engine: Engine) -> bool:
     """Whether the schema has been created (the migration table exists)."""
     return inspect(engine).has_table("alembic_version")
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the schema is migrated to this code's head revision."""
+    if not is_initialized(engine):
+        return False
+    with engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return revision == head_revision()

@@ -38,7 +38,7 @@ from opencustodian.services.batches import (
     request_key,
 )
 from opencustodian.storage.batches import SqlBatchStore
-from opencustodian.storage.db import transaction
+from opencustodian.storage.db import is_current, transaction
 from opencustodian.storage.usage import SqlUsageStore
 from opencustodian.web.api.espi_authorization import ATOM, authenticate, denied
 
@@ -81,7 +81,13 @@ def environment(context: AppContext) -> BatchEnvironment:
 
 
 def resume_waiting_jobs(context: AppContext) -> int:
-    """Hand every waiting job to the job runner (state is in the database); how many."""
+    """Hand every waiting job to the job runner (state is in the database); how many.
+
+    A database not yet migrated (to this code's head) is left alone: the app still starts,
+    and ``/healthz`` tells the operator to run ``opencustodian init``.
+    """
+    if not is_current(context.engine):
+        return 0
     with transaction(context.sessions) as session:
         waiting = SqlBatchStore(session).runnable(utc_now())
     for job_id in waiting:
