@@ -9,12 +9,16 @@ import sys
 
 from tests.feeds import write_usage_feed
 
+# The peak is the kernel's high-water mark of this program's own memory map (VmHWM), not
+# getrusage's ru_maxrss: that one survives execve(2) (getrusage(2) NOTES), so a child forked
+# from a large pytest worker would report the worker's size, not the import's.
 MEASURE = """
-import json, resource, sys
+import json, sys
 from typer.testing import CliRunner
 from opencustodian.cli import app
 result = CliRunner().invoke(app, ["import", "--json", sys.argv[1]])
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+peak_kib = int(status.split()[0])
 print(json.dumps({"exit": result.exit_code, "out": result.stdout, "peak_kib": peak_kib}))
 """
 

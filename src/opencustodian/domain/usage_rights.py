@@ -76,9 +76,15 @@ class UsageRights:
         if INTERVAL_METERING not in self.blocks:
             return frozenset()
         commodity_granted = COMMODITY_BLOCKS[commodity] in self.blocks
-        if not net_metered:
-            return frozenset({Channel.FORWARD}) if commodity_granted else frozenset()
         served: set[Channel] = set()
+        if not net_metered:
+            # Delivered energy; a received channel too (a meter that also records export)
+            # when FB 8 grants both directions.
+            if commodity_granted:
+                served.add(Channel.FORWARD)
+            if FORWARD_AND_REVERSE in self.blocks:
+                served |= {Channel.FORWARD, Channel.REVERSE}
+            return frozenset(served)
         if commodity_granted or NET_METERING in self.blocks:
             served.add(Channel.NET)
         if FORWARD_AND_REVERSE in self.blocks:

@@ -136,3 +136,11 @@ def test_real_time_readings_stop_at_the_offer_time_and_claim_no_validation() -> 
         (900, 900, 6, 10, 8),
         (1800, 900, 7, None, 14),
     ]
+
+
+def test_a_meter_recording_export_without_net_metering_shows_it_with_fb8() -> None:
+    assert rights(1, 4, 5).channels(Commodity.ELECTRICITY, net_metered=False) == {Channel.FORWARD}
+    assert rights(1, 4, 5, 8).channels(Commodity.ELECTRICITY, net_metered=False) == {
+        Channel.FORWARD,
+        Channel.REVERSE,
+    }

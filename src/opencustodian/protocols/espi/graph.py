@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from opencustodian.protocols.espi.links import EntryFacts
 
 UUID_NAMESPACE_KEY = "espi-import"
+NAME_BASED_VERSIONS = frozenset({3, 5})  # RFC 4122 §4.3: ids that are the same every time
 _URN_UUID = "urn:uuid:"
 
 
@@ -415,12 +416,19 @@ class FeedGraph:
         Uniqueness is judged in document order, at the latest moment the record can wait for:
         an id is handed out once, and any entry (or the feed itself) that reuses it makes every
         later claimant fall back to ``stable_uuid("espi-import", <self href>)`` with a warning.
+
+        A unique id that is no name-based UUID (version 3 or 5; random v4 ids are common in
+        real feeds) is kept as the seed of a v5 one, ``stable_uuid("espi-import", <id>)``: the
+        custodian serves it again, and Green Button certification asks for v3/v5 ids that
+        stay the same in every feed. The same source id always gives the same uuid.
         """
         atom_id = (facts.atom_id or "").strip()
         parsed = _parse_urn_uuid(atom_id)
         count = self._id_counts[atom_id.lower()] if atom_id else 0
         if parsed is not None and count == 1 and atom_id.lower() not in self._claimed_ids:
             self._claimed_ids.add(atom_id.lower())
+            if parsed.version not in NAME_BASED_VERSIONS:
+                return stable_uuid(UUID_NAMESPACE_KEY, parsed.urn), None
             return parsed, None
         derived = stable_uuid(UUID_NAMESPACE_KEY, _key(facts))
         if not atom_id:
