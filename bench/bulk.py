@@ -284,6 +284,7 @@ def open_job(engine: Engine) -> int:
 
 def child_job(database: Path, directory: Path, processes: int) -> None:
     """In a fresh process: time one Bulk job end to end; print the time and peak RSS."""
+    reset_peak_rss()
     engine = db.make_engine(f"sqlite:///{database}")
     settings = Settings(
         environment=Environment.TESTING, batch_dir=directory, batch_processes=processes
@@ -294,16 +295,33 @@ def child_job(database: Path, directory: Path, processes: int) -> None:
     status = build_batch(environment, job_id)
     seconds = time.perf_counter() - began
     assert status is BatchStatus.DONE, status
-    usage = resource.getrusage
     print(
         json.dumps(
             {
                 "seconds": seconds,
-                "peak_rss_mib": usage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "worker_peak_rss_mib": usage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "peak_rss_mib": peak_rss_mib(),
+                "worker_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                / 1024,
             }
         )
     )
+
+
+def reset_peak_rss() -> None:
+    """Forget the peak RSS inherited from the parent (Linux keeps it across fork and exec)."""
+    clear_refs = Path("/proc/self/clear_refs")
+    if clear_refs.exists():
+        clear_refs.write_text("5")  # proc(5): reset the peak resident set size
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS since ``reset_peak_rss`` (``VmHWM``), else ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_job(database: Path, directory: Path, processes: int) -> dict[str, Any]:
@@ -339,11 +357,13 @@ def count_feed(path: Path) -> tuple[int, int]:
     tail = b""
     marker = b"<espi:IntervalReading>"
     with path.open("rb") as source:
-        while block := source.read(1 << 20):
-            text = tail + decoder.decompress(block)
-            readings += text.count(marker)
-            written += len(text) - len(tail)
-            tail = text[-(len(marker) - 1) :]
+        while block := source.read(1 << 16):
+            while block:  # at most 4 MB of XML at a time: the feed compresses ~25 to 1
+                text = tail + decoder.decompress(block, 1 << 22)
+                block = decoder.unconsumed_tail
+                readings += text.count(marker)
+                written += len(text) - len(tail)
+                tail = text[-(len(marker) - 1) :]
     assert decoder.eof, "the gzip stream is truncated"
     return written, readings
 
@@ -455,8 +475,12 @@ def main() -> None:
     verdict = "under" if best["seconds"] < 60 else "OVER"  # noqa: PLR2004 - the issue's target
     ratio = ""
     if "floor" in figures:
-        figures["job_over_floor"] = round(best["seconds"] / figures["floor"]["seconds"], 2)
+        floor_seconds = figures["floor"]["seconds"]
+        figures["job_over_floor"] = round(best["seconds"] / floor_seconds, 2)
         ratio = f", {figures['job_over_floor']:.2f}× the one-process floor"
+        if "job_1" in figures and arguments.processes > 1:
+            figures["job_1_over_floor"] = round(figures["job_1"]["seconds"] / floor_seconds, 2)
+            ratio += f"; one process {figures['job_1_over_floor']:.2f}×"
     print(
         f"RESULT Bulk {arguments.grants:,} grants × {arguments.days} days: "
         f"{best['readings']:,} readings in {best['seconds']:.1f} s "
