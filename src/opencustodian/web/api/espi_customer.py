@@ -41,7 +41,7 @@ from opencustodian.services.customer_feeds import (
 from opencustodian.storage.consent import SqlConsentStore
 from opencustodian.storage.customers import SqlCustomerStore
 from opencustodian.web.api.espi_authorization import ATOM, authenticate, denied
-from opencustodian.web.api.espi_usage import _gzipped, problem
+from opencustodian.web.api.espi_usage import gzipped, problem
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -156,5 +156,5 @@ def _response(body: bytes, *, gzip: bool) -> Response:
     headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
     if gzip:
         headers["Content-Encoding"] = "gzip"
-        body = b"".join(_gzipped(iter([body])))
+        body = b"".join(gzipped(iter([body])))
     return Response(body, media_type=ATOM, headers=headers)

@@ -191,11 +191,11 @@ def streamed(
     }
     if gzip:
         headers["Content-Encoding"] = "gzip"
-        return StreamingResponse(_gzipped(chunks), media_type=ATOM, headers=headers)
+        return StreamingResponse(gzipped(chunks), media_type=ATOM, headers=headers)
     return StreamingResponse(chunks, media_type=ATOM, headers=headers)
 
 
-def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """The chunks compressed as one gzip member, passed on as soon as zlib emits output."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, GZIP_WBITS)
     for chunk in chunks:
