@@ -79,3 +79,17 @@ def _refusal(record: AccessRecord, now: datetime) -> str | None:
         ),
     )
     return next((message for failed, message in checks if failed), None)
+
+
+def require_own_subscription(record: AccessRecord, subscription_id: str, what: str) -> None:
+    """research/espi.md §5.4: ``what`` needs a customer token of that very subscription.
+
+    Raises ``AccessDeniedError`` (403 ``insufficient_scope``, as the reference resource filter
+    answers) for a client token, or a customer token of another subscription.
+    """
+    if record.grant_kind is not GrantKind.CUSTOMER:
+        msg = "insufficient_scope"
+        raise AccessDeniedError(msg, f"{what} needs a customer access token", 403)
+    if subscription_id != record.subscription_uuid:
+        msg = "insufficient_scope"
+        raise AccessDeniedError(msg, "this token is not for that subscription", 403)

@@ -28,7 +28,7 @@ from opencustodian.domain.consent import GrantKind
 from opencustodian.jobs.batches import batch_environment, result_path
 from opencustodian.kit.time import utc_now
 from opencustodian.protocols.espi.query import FeedQuery, FeedQueryError, parse_feed_query
-from opencustodian.services.access import AccessDeniedError
+from opencustodian.services.access import AccessDeniedError, require_own_subscription
 from opencustodian.services.batches import (
     Accepted,
     client_may_bulk,
@@ -148,7 +148,7 @@ async def deferred_subscription(request: Request) -> Response | None:
         with context.sessions() as session:
             try:
                 record = authenticate(request, session).record
-                check_subscriber(record, subscription_id)
+                require_own_subscription(record, subscription_id, "usage data")
             except AccessDeniedError:
                 return None
             estimate = estimated_readings(
@@ -192,19 +192,6 @@ def check_bulk_client(record: AccessRecord) -> None:
     """research/espi.md §5.4 (RBK002–RBK004): Bulk needs the client access token, FB 35."""
     if record.grant_kind is not GrantKind.CLIENT or not client_may_bulk(record.scope):
         description = "Bulk needs a client access token (client_credentials) with FB=35"
-        raise AccessDeniedError(INSUFFICIENT_SCOPE, description, 403)
-
-
-def check_subscriber(record: AccessRecord, subscription_id: str) -> None:
-    """research/espi.md §5.4: a customer token, and only for its own subscription.
-
-    The rule of ``espi_usage.check_subscription``, which imports this module for its hook.
-    """
-    if record.grant_kind is not GrantKind.CUSTOMER:
-        description = "usage feeds need a customer access token"
-        raise AccessDeniedError(INSUFFICIENT_SCOPE, description, 403)
-    if subscription_id != record.subscription_uuid:
-        description = "this token is not for that subscription"
         raise AccessDeniedError(INSUFFICIENT_SCOPE, description, 403)
 
 
@@ -280,7 +267,7 @@ async def _job_resource(request: Request, kind: BatchKind, subject: str) -> Resp
                 if kind is BatchKind.BULK:
                     check_bulk_client(record)
                 else:
-                    check_subscriber(record, subject)
+                    require_own_subscription(record, subject, "usage data")
             except AccessDeniedError as error:
                 return denied(error)
             job = SqlBatchStore(session).job(job_uuid)

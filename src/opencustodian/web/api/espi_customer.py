@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from opencustodian.domain.consent import GrantKind
 from opencustodian.domain.events import EventTag
 from opencustodian.kit.time import utc_now
 from opencustodian.protocols.espi.customer_feed import (
@@ -32,7 +31,7 @@ from opencustodian.protocols.espi.customer_feed import (
 )
 from opencustodian.protocols.espi.query import FeedQueryError, parse_feed_query
 from opencustodian.protocols.espi.uris import RESOURCE_ROOT
-from opencustodian.services.access import AccessDeniedError
+from opencustodian.services.access import AccessDeniedError, require_own_subscription
 from opencustodian.services.customer_feeds import (
     CustomerFeedPlan,
     CustomerFeedSettings,
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.requests import Request
 
-    from opencustodian.domain.consent import AccessRecord
     from opencustodian.protocols.espi.customer_feed import CustomerEntry
     from opencustodian.web.app import AppContext
 
@@ -84,7 +82,9 @@ async def _serve(request: Request, *, whole: bool) -> Response:
         with context.sessions() as session:
             try:
                 record = authenticate(request, session).record
-                _check_subscription(record, request.path_params["subscription_id"])
+                require_own_subscription(
+                    record, request.path_params["subscription_id"], "retail customer data"
+                )
                 plan = plan_customer_feed(
                     SqlCustomerStore(session),
                     record,
@@ -123,17 +123,6 @@ def feed_settings(context: AppContext) -> CustomerFeedSettings:
         currency=profile.currency,
         certification_href=profile.certification_url,
     )
-
-
-def _check_subscription(record: AccessRecord, subscription_id: str) -> None:
-    """research/espi.md §5.4: a customer token, and only for its own subscription."""
-    code = "insufficient_scope"
-    if record.grant_kind is not GrantKind.CUSTOMER:
-        description = "retail customer data needs a customer access token"
-        raise AccessDeniedError(code, description, 403)
-    if subscription_id != record.subscription_uuid:
-        description = "this token is not for that retail customer"
-        raise AccessDeniedError(code, description, 403)
 
 
 def _answer(

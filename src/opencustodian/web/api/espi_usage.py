@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from opencustodian.domain.consent import GrantKind
 from opencustodian.domain.events import EventTag
 from opencustodian.kit.time import utc_now
 from opencustodian.protocols.espi.query import FeedQueryError, parse_feed_query
 from opencustodian.protocols.espi.usage_feed import usage_feed
-from opencustodian.services.access import AccessDeniedError
+from opencustodian.services.access import AccessDeniedError, require_own_subscription
 from opencustodian.services.usage_feeds import (
     FeedPlan,
     FeedSettings,
@@ -130,7 +129,9 @@ def audited_plan(
     with context.sessions() as session:
         try:
             record = authenticate(request, session).record
-            check_subscription(record, subscription_id or record.subscription_uuid)
+            require_own_subscription(
+                record, subscription_id or record.subscription_uuid, "usage data"
+            )
         except AccessDeniedError as error:
             return denied(error)
         try:
@@ -165,17 +166,6 @@ def feed_settings(context: AppContext) -> FeedSettings:
 def _usage_point_id(raw: str | None) -> uuid.UUID | None:
     """The usage point id of the path (None when it names none); ValueError when malformed."""
     return None if raw is None else uuid.UUID(raw)
-
-
-def check_subscription(record: AccessRecord, subscription_id: str) -> None:
-    """research/espi.md §5.4: a customer token, and only for its own subscription."""
-    code = "insufficient_scope"
-    if record.grant_kind is not GrantKind.CUSTOMER:
-        description = "usage feeds need a customer access token"
-        raise AccessDeniedError(code, description, 403)
-    if subscription_id != record.subscription_uuid:
-        description = "this token is not for that subscription"
-        raise AccessDeniedError(code, description, 403)
 
 
 def streamed(
