@@ -62,6 +62,7 @@ class SharedGrant:
     scope: str
     authorized_end: datetime | None
     held_since: tuple[tuple[int, date], ...]
+    customer_id: int | None = None
 
     @property
     def live_service_point_ids(self) -> tuple[int, ...]:

@@ -105,6 +105,9 @@ class AccountFacts:
     account_class: AccountClass
     billing_zip: str
     opened_on: date
+    status: str
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,14 @@ class HeldPointFacts:
     commodity: Commodity
     rate_plan: str | None
     held_since: date
+    esiid: str | None
+    net_metered: bool
+    meter_category: str
+    created_at: datetime
+    updated_at: datetime
+    #: When the tenure (the account holding the point since ``held_since``) was recorded.
+    tenure_created_at: datetime
+    tenure_updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,8 @@ class MeterFacts:
     number: str
     installed_on: date
     removed_on: date | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

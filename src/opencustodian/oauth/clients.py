@@ -1,8 +1,9 @@
-"""Registered applications as Authlib clients, with ESPI scope rules.
+"""Registered applications as Authlib clients, with ESPI and CDS scope rules.
 
-Scopes here are ESPI scope strings, several joined by ``|`` (seed 000 §3.1), never
-space-separated OAuth scope tokens: each requested scope must fit inside one registered scope
-(``DataScope.is_subset_of``), and what is stored is the canonical spelling.
+A scope parameter is ESPI scope strings joined by ``|`` (seed 000 §3.1) or CDS scope ids
+separated by spaces (``protocols.scopes``). An ESPI scope must fit inside one registered ESPI
+scope (``DataScope.is_subset_of``); a CDS id must be registered itself (CDS ids are opaque
+names, not grammars). What is stored is the canonical spelling.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from opencustodian.domain.parties import ApplicationStatus
 from opencustodian.domain.scopes import ScopeError
 from opencustodian.kit.tokens import secret_matches
+from opencustodian.protocols.cds.scopes import CLIENT_ADMIN, cds_scope
 from opencustodian.protocols.espi.scope import emit_scope, parse_scopes
+from opencustodian.protocols.scopes import ScopeLanguage, ScopeText, is_cds_text, read_scope_text
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
 
     from opencustodian.domain.scopes import DataScope
+    from opencustodian.protocols.cds.scopes import CdsScope
     from opencustodian.storage.models import ThirdPartyApplication
 
 SCOPE_SEPARATOR = "|"
@@ -34,17 +38,32 @@ CLIENT_BLOCKS = frozenset({34, 35, 36, 40, 41, 44, 47, 48, 66, 67})
 SELF_SERVICE_BLOCKS = frozenset({36, 40, 41, 44})
 
 
-def parse_scope_list(text: str | None) -> list[DataScope] | None:
-    """The scopes of a ``|``-joined scope parameter; None when it is not valid ESPI."""
+def parse_scope_text(text: str | None) -> ScopeText | None:
+    """A scope parameter in either language; None when empty, unreadable or naming no data."""
     if not text or not text.strip():
         return None
     try:
-        scopes = parse_scopes(text)
+        read = read_scope_text(text)
     except ScopeError:
         return None
-    if not scopes or any(not scope.function_blocks for scope in scopes):
+    if not read.items or any(not scope.function_blocks for scope in read.scopes):
         return None
-    return scopes
+    return read
+
+
+def parse_scope_list(text: str | None) -> list[DataScope] | None:
+    """The data scopes of a scope parameter in either language (see ``parse_scope_text``)."""
+    read = parse_scope_text(text)
+    return list(read.scopes) if read else None
+
+
+def scope_text_within(requested: ScopeText, granted: ScopeText) -> bool:
+    """Whether ``requested`` asks for nothing beyond ``granted`` (same language only)."""
+    if requested.language is not granted.language:
+        return False
+    if requested.language is ScopeLanguage.CDS:
+        return set(requested.items) <= set(granted.items)
+    return scopes_within(list(requested.scopes), list(granted.scopes))
 
 
 def join_scopes(scopes: list[DataScope]) -> str:
@@ -55,6 +74,14 @@ def join_scopes(scopes: list[DataScope]) -> str:
 def scopes_within(requested: list[DataScope], granted: list[DataScope]) -> bool:
     """Whether every requested scope fits inside one granted scope (never widened)."""
     return all(any(scope.is_subset_of(grant) for grant in granted) for scope in requested)
+
+
+def _offered(scope_id: str) -> CdsScope:
+    offered = cds_scope(scope_id)
+    if offered is None:  # registration and parsing admit only offered ids
+        msg = f"{scope_id!r} is not an offered CDS scope"
+        raise ScopeError(msg)
+    return offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +122,14 @@ class OAuthClient(ClientMixin):
 
     @property
     def registered_scopes(self) -> list[DataScope]:
-        """The registered scope strings, parsed."""
-        return parse_scopes(SCOPE_SEPARATOR.join(self.scopes))
+        """The registered ESPI scope strings, parsed."""
+        espi = [text for text in self.scopes if not is_cds_text(text)]
+        return parse_scopes(SCOPE_SEPARATOR.join(espi)) if espi else []
+
+    @property
+    def registered_cds_scopes(self) -> frozenset[str]:
+        """The registered CDS scope ids."""
+        return frozenset(text for text in self.scopes if is_cds_text(text))
 
     def get_client_id(self) -> str:
         """The public client identifier."""
@@ -144,14 +177,32 @@ class OAuthClient(ClientMixin):
         """
         registered = self.registered_scopes
         if scope is None or not scope.strip():
-            return join_scopes(registered)
-        requested = parse_scope_list(scope)
-        if requested is None or not scopes_within(requested, registered):
+            return join_scopes(registered) if registered else self._default_cds_scope()
+        requested = parse_scope_text(scope)
+        if requested is None:
             return None
-        return join_scopes(requested)
+        if requested.language is ScopeLanguage.CDS:
+            return requested.text if self._consent_ids_allowed(requested.items) else None
+        if not scopes_within(list(requested.scopes), registered):
+            return None
+        return requested.text
+
+    def _consent_ids_allowed(self, items: tuple[str, ...]) -> bool:
+        """CDS-WG3-01 §6: consent scopes, each registered by this client."""
+        return all(
+            item in self.registered_cds_scopes and _offered(item).is_consent_scope
+            for item in items
+        )
+
+    def _default_cds_scope(self) -> str | None:
+        ids = [item for item in self.scopes if item in self.registered_cds_scopes]
+        consent = [item for item in ids if _offered(item).is_consent_scope]
+        return " ".join(consent) or None
 
     def client_credentials_scope(self, scope: str | None) -> str | None:
         """The canonical scope of a client-credentials request, or None when not allowed."""
+        if scope and is_cds_text(scope):
+            return self._cds_client_scope(scope)
         requested = parse_scope_list(scope)
         if requested is None:
             return None
@@ -162,3 +213,21 @@ class OAuthClient(ClientMixin):
         if any(not scope.function_blocks <= allowed for scope in requested):
             return None
         return join_scopes(requested)
+
+    def _cds_client_scope(self, scope: str) -> str | None:
+        """CDS direct-access scopes: registered ``cds_query_*`` ids, and ``cds_client_admin``.
+
+        Every client may administer itself (CDS-WG1-02 §4: registration always includes
+        ``cds_client_admin``); query scopes must have been registered.
+        """
+        try:
+            requested = read_scope_text(scope)
+        except ScopeError:
+            return None
+        for item in requested.items:
+            offered = _offered(item)
+            if offered.is_consent_scope:
+                return None
+            if item != CLIENT_ADMIN and item not in self.registered_cds_scopes:
+                return None
+        return requested.text

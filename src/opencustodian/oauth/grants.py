@@ -29,7 +29,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from opencustodian.domain.consent import EndReason, GrantKind, GrantStatus
 from opencustodian.domain.events import EventTag
-from opencustodian.oauth.clients import join_scopes, parse_scope_list, scopes_within
+from opencustodian.oauth.clients import parse_scope_list, parse_scope_text, scope_text_within
 
 if TYPE_CHECKING:
     from opencustodian.oauth.clients import OAuthClient
@@ -223,15 +223,15 @@ class RefreshGrant(grants.RefreshTokenGrant):
         scope = self.request.payload.scope
         if not scope:
             return
-        requested = parse_scope_list(scope)
-        granted = parse_scope_list(token.get_scope()) or []
-        if requested is None or not scopes_within(requested, granted):
+        requested = parse_scope_text(scope)
+        granted = parse_scope_text(token.get_scope())
+        if requested is None or granted is None or not scope_text_within(requested, granted):
             raise InvalidScopeError
 
     def issue_token(self, user: GrantUser, refresh_token: StoredToken) -> dict[str, Any]:
         """A new pair; a narrowed scope is stored in its canonical spelling."""
-        requested = parse_scope_list(self.request.payload.scope)
-        scope = join_scopes(requested) if requested else refresh_token.get_scope()
+        requested = parse_scope_text(self.request.payload.scope)
+        scope = requested.text if requested else refresh_token.get_scope()
         token: dict[str, Any] = self.generate_token(
             user=user, scope=scope, include_refresh_token=True
         )

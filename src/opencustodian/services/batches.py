@@ -29,13 +29,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from opencustodian.domain.batches import MAX_ATTEMPTS, BatchKind, BatchRequest
 from opencustodian.domain.events import EventTag
-from opencustodian.domain.scopes import ScopeError, nominal_seconds
+from opencustodian.domain.scopes import nominal_seconds
 from opencustodian.kit.ids import stable_uuid
 from opencustodian.kit.time import local_midnight, to_epoch
 from opencustodian.protocols.espi.query import FeedQuery, parse_feed_query
-from opencustodian.protocols.espi.scope import parse_scopes
 from opencustodian.protocols.espi.uris import resource_root
 from opencustodian.protocols.espi.usage_feed import FeedMeta
+from opencustodian.protocols.scopes import grant_scopes
 from opencustodian.services.notifications import queue_batch_list
 from opencustodian.services.usage_feeds import (
     FeedPlan,
@@ -138,10 +138,7 @@ def job_uri(base_url: str, job: BatchJob) -> str:
 @lru_cache(maxsize=1024)
 def _scopes(scope: str) -> tuple[DataScope, ...]:
     """The parsed scopes of a grant (none when unreadable); grants of a Bulk share a few."""
-    try:
-        return tuple(parse_scopes(scope))
-    except ScopeError:
-        return ()
+    return tuple(grant_scopes(scope))
 
 
 def carries_bulk_id(scope: str, bulk_id: str) -> bool:

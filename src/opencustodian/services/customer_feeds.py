@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from opencustodian.domain.customer_facts import CustomerPart, CustomerRights, customer_rights
-from opencustodian.domain.scopes import ScopeError
 from opencustodian.kit.ids import stable_uuid
 from opencustodian.kit.time import from_epoch, local_midnight, to_epoch
 from opencustodian.protocols.espi.customer_feed import (
@@ -44,8 +43,8 @@ from opencustodian.protocols.espi.customer_feed import (
     Telephone,
     customer_entries,
 )
-from opencustodian.protocols.espi.scope import parse_scopes
 from opencustodian.protocols.espi.uris import resource_root
+from opencustodian.protocols.scopes import grant_scopes
 from opencustodian.services.access import AccessDeniedError
 from opencustodian.services.usage_feeds import ISO_CURRENCIES, local_time_node
 
@@ -92,10 +91,7 @@ def rights_of(record: AccessRecord) -> CustomerRights:
 
     An unparsable stored scope releases nothing.
     """
-    try:
-        blocks = [block for scope in parse_scopes(record.scope) for block in scope.function_blocks]
-    except ScopeError:
-        blocks = []
+    blocks = [block for scope in grant_scopes(record.scope) for block in scope.function_blocks]
     rights = customer_rights(blocks)
     if rights is None:
         description = "retail customer data needs function block 53 in the authorization's scope"

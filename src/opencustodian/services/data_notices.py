@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from opencustodian.domain.events import EventTag
-from opencustodian.domain.scopes import ScopeError
 from opencustodian.kit.time import from_epoch, local_date, local_day_bounds, local_month_bounds
-from opencustodian.protocols.espi.scope import parse_scopes
 from opencustodian.protocols.espi.uris import bulk_uri, subscription_uri
+from opencustodian.protocols.scopes import grant_scopes
 from opencustodian.services.notifications import queue_batch_list
 
 if TYPE_CHECKING:
@@ -69,10 +68,7 @@ def notify_new_data(  # noqa: PLR0913 - the stores, what changed, and how URIs a
 
 def _resource_key(audience: DataAudience, base_url: str) -> str:
     """What the third party fetches for this grant: its bulk, or its subscription."""
-    try:
-        bulk_ids = sorted({s.bulk_id for s in parse_scopes(audience.scope) if s.bulk_id})
-    except ScopeError:
-        bulk_ids = []
+    bulk_ids = sorted({s.bulk_id for s in grant_scopes(audience.scope) if s.bulk_id})
     if bulk_ids:
         return bulk_uri(base_url, bulk_ids[0])
     return subscription_uri(base_url, audience.subscription_uuid)

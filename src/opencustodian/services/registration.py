@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from opencustodian.domain.parties import RegistrationError
 from opencustodian.domain.scopes import ScopeError
 from opencustodian.kit.tokens import hash_secret, new_secret
-from opencustodian.protocols.espi.scope import emit_scope, parse_scopes
+from opencustodian.protocols.scopes import ScopeLanguage, read_scope_text
 
 if TYPE_CHECKING:
     import uuid
@@ -38,17 +38,25 @@ class IssuedCredentials:
 
 
 def canonical_scopes(scope_strings: tuple[str, ...]) -> tuple[str, ...]:
-    """Each registered scope in its canonical ESPI spelling (``|``-joined ones split apart)."""
+    """Each registered scope in its canonical spelling, one per entry.
+
+    ESPI strings (``|``-joined ones split apart) must name a function block; CDS scope ids
+    (space-separated ones split apart) must be scopes this custodian offers (CDS-WG1-02 §3.4).
+    """
     canonical: list[str] = []
     for text in scope_strings:
         try:
-            parsed = parse_scopes(text)
+            read = read_scope_text(text)
         except ScopeError as error:
             msg = f"scopes: {error}"
             raise RegistrationError(msg) from error
-        canonical.extend(emit_scope(scope) for scope in parsed if scope.function_blocks)
+        if read.language is ScopeLanguage.CDS:
+            canonical.extend(read.items)
+        else:
+            kept = zip(read.items, read.scopes, strict=True)
+            canonical.extend(item for item, scope in kept if scope.function_blocks)
     if not canonical:
-        msg = "scopes: no scope names a function block"
+        msg = "scopes: no scope names a function block or an offered CDS scope"
         raise RegistrationError(msg)
     return tuple(dict.fromkeys(canonical))
 

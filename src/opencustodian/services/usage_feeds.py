@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from opencustodian.domain.metering import Commodity
-from opencustodian.domain.scopes import ScopeError
 from opencustodian.domain.usage_rights import (
     ReadWindow,
     UsageRights,
@@ -30,7 +29,6 @@ from opencustodian.domain.usage_rights import (
 from opencustodian.kit.ids import stable_uuid
 from opencustodian.kit.time import from_epoch, local_date, local_midnight, to_epoch
 from opencustodian.protocols.espi.query import FeedQuery
-from opencustodian.protocols.espi.scope import parse_scopes
 from opencustodian.protocols.espi.uris import resource_root
 from opencustodian.protocols.espi.usage_feed import (
     BlockNode,
@@ -42,6 +40,7 @@ from opencustodian.protocols.espi.usage_feed import (
     local_blocks,
     local_time_parameters,
 )
+from opencustodian.protocols.scopes import grant_scopes
 
 if TYPE_CHECKING:
     import uuid
@@ -167,11 +166,7 @@ class FeedGrant(Protocol):
 
 def rights_of(record: FeedGrant, settings: FeedSettings) -> UsageRights:
     """What the token's scope allows (an unparsable stored scope allows nothing)."""
-    try:
-        scopes = parse_scopes(record.scope)
-    except ScopeError:
-        scopes = []
-    return usage_rights(scopes, settings.max_history_seconds)
+    return usage_rights(grant_scopes(record.scope), settings.max_history_seconds)
 
 
 def plan_subscription_feed(  # noqa: PLR0913 - one feed request has this many inputs

@@ -193,7 +193,14 @@ class SqlBatchStore:
             Grant.status == GrantStatus.ACTIVE.value,
         )
         rows = self._session.execute(
-            select(Grant.id, Grant.uuid, Grant.subscription_uuid, Grant.scope, Grant.authorized_end)
+            select(
+                Grant.id,
+                Grant.uuid,
+                Grant.subscription_uuid,
+                Grant.scope,
+                Grant.authorized_end,
+                Grant.retail_customer_id,
+            )
             .where(live)
             .order_by(Grant.id)
         ).all()
@@ -206,8 +213,9 @@ class SqlBatchStore:
                 scope=scope,
                 authorized_end=authorized_end,
                 held_since=tuple(held.get(grant_id, ())),
+                customer_id=customer_id,
             )
-            for grant_id, grant_uuid, subscription_uuid, scope, authorized_end in rows
+            for grant_id, grant_uuid, subscription_uuid, scope, authorized_end, customer_id in rows
         ]
 
     def client_id(self, application_id: int) -> str:

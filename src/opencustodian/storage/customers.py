@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from opencustodian.domain.customer_facts import (
     AccountFacts,
@@ -24,6 +24,7 @@ from opencustodian.domain.customers import AccountClass
 from opencustodian.domain.metering import Commodity
 from opencustodian.storage.models import (
     Account,
+    AccountServicePoint,
     GrantServicePoint,
     Meter,
     RetailCustomer,
@@ -33,7 +34,7 @@ from opencustodian.storage.models import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import date
+    from datetime import date, datetime
 
     from sqlalchemy import Executable, Row
     from sqlalchemy.orm import Session
@@ -52,16 +53,32 @@ class SqlCustomerStore:
         """The grant's customer and what its live service points lead to (module docstring)."""
         tenure_start = dict(held_since)
         covered = self._rows(
-            select(GrantServicePoint.service_point_id, GrantServicePoint.account_id)
+            select(
+                GrantServicePoint.service_point_id,
+                GrantServicePoint.account_id,
+                AccountServicePoint.move_in,
+                AccountServicePoint.created_at,
+                AccountServicePoint.updated_at,
+            )
             .join(Account, Account.id == GrantServicePoint.account_id)
+            .join(
+                AccountServicePoint,
+                and_(
+                    AccountServicePoint.account_id == GrantServicePoint.account_id,
+                    AccountServicePoint.service_point_id == GrantServicePoint.service_point_id,
+                ),
+            )
             .where(
                 GrantServicePoint.grant_id == grant_id,
                 GrantServicePoint.service_point_id.in_(sorted(tenure_start)),
                 Account.customer_id == customer_id,
             )
         )
+        # The tenure the access record found live is the one that began on ``held_since``.
+        covered = [row for row in covered if row.move_in == tenure_start[row.service_point_id]]
         holder = {row.service_point_id: row.account_id for row in covered}
-        points = self._points(holder, tenure_start)
+        tenures = {row.service_point_id: (row.created_at, row.updated_at) for row in covered}
+        points = self._points(holder, tenure_start, tenures)
         return CustomerRecord(
             customer=self._customer(customer_id),
             accounts=self._accounts(sorted(set(holder.values()))),
@@ -100,6 +117,9 @@ class SqlCustomerStore:
                 Account.account_class,
                 Account.billing_zip,
                 Account.opened_on,
+                Account.status,
+                Account.created_at,
+                Account.updated_at,
             )
             .where(Account.id.in_(account_ids))
             .order_by(Account.id)
@@ -112,12 +132,18 @@ class SqlCustomerStore:
                 AccountClass(row.account_class),
                 row.billing_zip,
                 row.opened_on,
+                row.status,
+                row.created_at,
+                row.updated_at,
             )
             for row in rows
         )
 
     def _points(
-        self, holder: dict[int, int], tenure_start: dict[int, date]
+        self,
+        holder: dict[int, int],
+        tenure_start: dict[int, date],
+        tenures: dict[int, tuple[datetime, datetime]],
     ) -> tuple[HeldPointFacts, ...]:
         if not holder:
             return ()
@@ -128,6 +154,11 @@ class SqlCustomerStore:
                 ServicePoint.service_location_id,
                 ServicePoint.commodity,
                 ServicePoint.rate_plan,
+                ServicePoint.esiid,
+                ServicePoint.net_metered,
+                ServicePoint.meter_category,
+                ServicePoint.created_at,
+                ServicePoint.updated_at,
             )
             .where(ServicePoint.id.in_(sorted(holder)))
             .order_by(ServicePoint.id)
@@ -141,6 +172,12 @@ class SqlCustomerStore:
                 Commodity(row.commodity),
                 row.rate_plan,
                 tenure_start[row.id],
+                row.esiid,
+                row.net_metered,
+                row.meter_category,
+                row.created_at,
+                row.updated_at,
+                *tenures[row.id],
             )
             for row in rows
         )
@@ -173,6 +210,8 @@ class SqlCustomerStore:
                 Meter.meter_number.label("number"),
                 Meter.installed_on,
                 Meter.removed_on,
+                Meter.created_at,
+                Meter.updated_at,
             )
             .where(Meter.service_point_id.in_(sorted(since)))
             .order_by(Meter.service_point_id, Meter.installed_on, Meter.id)

@@ -137,6 +137,9 @@ class Account(Base):
     billing_zip: Mapped[str] = mapped_column(String(10))
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    # CDS ``cds_created``/``cds_modified`` (CDS-WG3-01 §10): when the row was made and changed.
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
     customer: Mapped[RetailCustomer] = relationship(back_populates="accounts", lazy="raise")
 
@@ -168,6 +171,7 @@ class ServicePoint(Base):
     net_metered: Mapped[bool] = mapped_column(Boolean, default=False)
     rate_plan: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
 class Meter(Base):
@@ -181,6 +185,8 @@ class Meter(Base):
     meter_number: Mapped[str] = mapped_column(String(40), unique=True)
     installed_on: Mapped[date] = mapped_column(Date)
     removed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
 class AccountServicePoint(Base):
@@ -197,6 +203,8 @@ class AccountServicePoint(Base):
     service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id"), index=True)
     move_in: Mapped[date] = mapped_column(Date)
     move_out: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
 class ReadingTypeRow(Base):
@@ -294,6 +302,11 @@ class Bill(Base):
     usage_unit: Mapped[str] = mapped_column(String(10))
     total: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    #: When payment is due, and when it was paid in full (None: outstanding).
+    due_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
 class BillSection(Base):
@@ -311,10 +324,31 @@ class BillSection(Base):
     title: Mapped[str] = mapped_column(String(100))
 
 
+#: What a charge pays for; CDS line-item types and ECIS invoice-detail groups derive from it.
+LINE_ITEM_CATEGORIES = (
+    "fixed",
+    "energy",
+    "distribution",
+    "transmission",
+    "stranded_costs",
+    "conservation",
+    "tax",
+    "credit",
+    "other",
+)
+
+
 class BillLineItem(Base):
     """One charge on a bill section."""
 
     __tablename__ = "bill_line_items"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('fixed', 'energy', 'distribution', 'transmission', 'stranded_costs', "
+            "'conservation', 'tax', 'credit', 'other')",
+            name="category",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     section_id: Mapped[int] = mapped_column(
@@ -326,6 +360,70 @@ class BillLineItem(Base):
     quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
     unit: Mapped[str | None] = mapped_column(String(10))
     rate: Mapped[Decimal | None] = mapped_column(Numeric(14, 6))
+    category: Mapped[str] = mapped_column(String(20), default="other")
+
+
+class EnergyAttributeCertificate(Base):
+    """Certificates retired on a customer's behalf (CDS-WG3-01 §10.9), per account.
+
+    ``account_id`` None is a certificate retired for every customer of the utility (its
+    general supply mix); an account's grant sees those and its own.
+    """
+
+    __tablename__ = "energy_attribute_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    beneficiary_type: Mapped[str] = mapped_column(String(20))
+    eac_numbers: Mapped[list[str]] = mapped_column(JSON)
+    eac_format: Mapped[str] = mapped_column(String(60))
+    eac_data_url: Mapped[str] = mapped_column(String(500))
+    period_start: Mapped[datetime] = mapped_column()
+    period_end: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Aggregation(Base):
+    """A published group of service points (CDS-WG3-01 §10.7): a building, a rate plan."""
+
+    __tablename__ = "aggregations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    aggregation_number: Mapped[str | None] = mapped_column(String(60), unique=True)
+    types: Mapped[list[str]] = mapped_column(JSON)
+    name: Mapped[str] = mapped_column(String(200))
+    regions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    consent_requirements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class AggregationMember(Base):
+    """A service point grouped in an aggregation."""
+
+    __tablename__ = "aggregation_members"
+
+    aggregation_id: Mapped[int] = mapped_column(
+        ForeignKey("aggregations.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_point_id: Mapped[int] = mapped_column(
+        ForeignKey("service_points.id"), primary_key=True, index=True
+    )
+
+
+class UsedJwtId(Base):
+    """A signed request's ``jti`` seen once (RFC 7519 §4.1.7): a replay is refused until expiry."""
+
+    __tablename__ = "used_jwt_ids"
+    __table_args__ = (UniqueConstraint("application_id", "jti"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("third_party_applications.id"))
+    jti: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AuditEvent(Base):
@@ -376,6 +474,11 @@ class ThirdPartyApplication(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     secret_rotated_at: Mapped[datetime] = mapped_column(default=utc_now)
     status_changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: Public keys (RFC 7517 JWK Set) that verify the third party's signed ECIS requests.
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The client secret sealed (AES-GCM under the custodian's key), kept only when the third
+    #: party signs ECIS requests with HS256: an HMAC cannot be checked against a hash.
+    client_secret_sealed: Mapped[str | None] = mapped_column(String(300))
 
 
 class AdminUser(Base):
@@ -421,6 +524,8 @@ class Grant(Base):
     authorized_end: Mapped[datetime | None] = mapped_column(index=True)
     ended_at: Mapped[datetime | None] = mapped_column()
     end_reason: Mapped[str | None] = mapped_column(String(40))
+    #: RFC 9396 authorization details as granted (CDS requests), None for ESPI grants.
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class GrantServicePoint(Base):

@@ -24,11 +24,10 @@ from opencustodian.domain.consent import (
 from opencustodian.domain.events import EventTag
 from opencustodian.domain.scopes import describe
 from opencustodian.kit.time import utc_now
-from opencustodian.oauth.clients import join_scopes, parse_scope_list
+from opencustodian.oauth.clients import parse_scope_text
 from opencustodian.oauth.endpoints import build_server
 from opencustodian.oauth.grants import GrantUser
 from opencustodian.oauth.requests import CustodianRequest, normalized
-from opencustodian.protocols.espi.scope import emit_scope
 from opencustodian.storage.consent import SqlConsentStore
 from opencustodian.web import sessions
 from opencustodian.web.pages.rendering import render
@@ -129,7 +128,9 @@ def _consent_page(
     query: list[tuple[str, str]],
 ) -> Response:
     context: AppContext = request.app.state.context
-    scopes = [ScopeView(emit_scope(item), describe(item)) for item in parse_scope_list(scope) or []]
+    read = parse_scope_text(scope)
+    items = zip(read.items, read.scopes, strict=True) if read else ()
+    scopes = [ScopeView(item, describe(data)) for item, data in items]
     limits = context.profile.limits
     return render(
         request,
@@ -254,8 +255,8 @@ def _approved(
 ) -> Approval:
     """The customer's choices, checked against what was offered; raises ``ChoiceError``."""
     context: AppContext = request.app.state.context
-    offered = {emit_scope(item) for item in parse_scope_list(requested_scope) or []}
-    if not decision.scopes or not set(decision.scopes) <= offered:
+    offered = parse_scope_text(requested_scope)
+    if offered is None or not decision.scopes or not set(decision.scopes) <= set(offered.items):
         msg = "Choose at least one of the requested kinds of data (nothing can be added)."
         raise ChoiceError(msg)
     available = {
@@ -274,6 +275,6 @@ def _approved(
     except ValueError as error:
         msg = "Choose one of the offered durations."
         raise ChoiceError(msg) from error
-    scopes = parse_scope_list("|".join(decision.scopes)) or []
+    chosen = offered.subset(tuple(decision.scopes))
     choices = [available[value] for value in dict.fromkeys(decision.service_points)]
-    return Approval(join_scopes(scopes), choices, days)
+    return Approval(chosen.text, choices, days)

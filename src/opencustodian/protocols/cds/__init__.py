@@ -1,0 +1,1 @@
+"""LF Energy CDS wire adapters: JSON objects, listings, server metadata."""
