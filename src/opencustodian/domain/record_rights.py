@@ -10,7 +10,8 @@ opens, in the function blocks' own terms (research/espi.md §11):
   mailing address only with address information (55);
 - service contracts need the agreements block (57); service points the service locations
   block (58); meter devices the meters block (60);
-- bills need usage summaries (15); their amounts need usage summary with cost (16);
+- bill statements are amounts due, so they need usage summary with cost (16) as well as
+  usage summaries (15); bill sections need 15, and show their charges only with 16;
 - usage needs interval metering (4) and its commodity's block (``UsageRights`` decides
   channels and history); an energy attribute certificate is account information (56).
 """
@@ -50,7 +51,7 @@ REQUIRED_BLOCKS: Final[dict[RecordKind, frozenset[int]]] = {
     RecordKind.SERVICE_CONTRACTS: frozenset({_FB.CUSTOMER_AGREEMENTS}),
     RecordKind.SERVICE_POINTS: frozenset({_FB.CUSTOMER_SERVICE_LOCATIONS}),
     RecordKind.METERS: frozenset({_FB.CUSTOMER_METERS}),
-    RecordKind.BILLS: frozenset({_FB.USAGE_SUMMARY}),
+    RecordKind.BILLS: frozenset({_FB.USAGE_SUMMARY, _FB.USAGE_SUMMARY_WITH_COST}),
     RecordKind.BILL_SECTIONS: frozenset({_FB.USAGE_SUMMARY}),
     RecordKind.USAGE: frozenset({_FB.INTERVAL_METERING}),
     RecordKind.CERTIFICATES: frozenset({_FB.CUSTOMER_BILLING_INFORMATION}),

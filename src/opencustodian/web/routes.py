@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from opencustodian.oauth.endpoints import metadata_endpoint, revocation_endpoint, token_endpoint
 from opencustodian.web.api import (
+    cds,
     espi_authorization,
     espi_bulk,
     espi_customer,
@@ -44,3 +45,4 @@ def install(app: FastAPI) -> None:
     espi_resources.install(app)
     espi_customer.install(app)
     admin.install(app)  # operator pages and the ApplicationInformation resource
+    cds.install(app)  # CDS customer data (JSON)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
     from uuid import UUID
 
+    from opencustodian.domain.catalog import AggregationFacts, CertificateFacts
     from opencustodian.domain.customer_facts import (
         AccountFacts,
         CustomerFacts,
@@ -193,15 +194,37 @@ def _contacts(customer: CustomerFacts) -> list[JsonObject]:
             "value": customer.email,
         }
     ]
-    if customer.phone:
+    phone = e164(customer.phone)
+    if phone is not None:
         contacts.append(
             {
                 "id": str(stable_uuid("cds-contact", customer.uuid, "phone")),
                 "types": ["phone_number", "primary"],
-                "value": customer.phone,
+                "value": phone,
             }
         )
     return contacts
+
+
+_NANP_DIGITS: Final = 10
+
+
+def e164(phone: str | None) -> str | None:
+    """A stored telephone number in E.164 (§10.1.6), North American numbers assumed.
+
+    Numbers stored with a ``+`` keep their country code; ten digits get +1; anything else
+    cannot be written in E.164 and is left out rather than guessed.
+    """
+    if not phone:
+        return None
+    digits = "".join(char for char in phone if char.isdigit())
+    if phone.strip().startswith("+"):
+        return f"+{digits}" if 2 <= len(digits) <= 15 else None  # noqa: PLR2004 - E.164 lengths
+    if len(digits) == _NANP_DIGITS:
+        return f"+1{digits}"
+    if len(digits) == _NANP_DIGITS + 1 and digits.startswith("1"):
+        return f"+{digits}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,3 +441,41 @@ def _line_item(
     if unit is not None and charge.quantity is not None:
         item["units"] = unit
     return item
+
+
+def certificate_object(certificate: CertificateFacts, synced: datetime) -> JsonObject:
+    """An Energy Attribute Certificate (§10.9.1); utility-wide ones name no beneficiary."""
+    return {
+        "cds_eac_id": str(certificate.uuid),
+        **_stamps(certificate.created_at, certificate.updated_at, synced),
+        "beneficiary_type": certificate.beneficiary_type,
+        "beneficiaries": [str(certificate.account_uuid)] if certificate.account_uuid else [],
+        "eac_numbers": list(certificate.eac_numbers),
+        "eac_format": certificate.eac_format,
+        "eac_data_url": certificate.eac_data_url,
+        "period_start": instant(certificate.period_start),
+        "period_end": instant(certificate.period_end),
+    }
+
+
+def aggregation_object(aggregation: AggregationFacts, synced: datetime) -> JsonObject:
+    """An Aggregation (§10.7.1): its groups are never listed, only its regions and terms.
+
+    Members are customers' service points; naming them would tell a third party who is in
+    the building. Its usage is read with the ``cds_query_usage`` scope.
+    """
+    return {
+        "cds_aggregation_id": str(aggregation.uuid),
+        **_stamps(aggregation.created_at, aggregation.updated_at, synced),
+        "aggregation_types": list(aggregation.types),
+        "aggregation_number": aggregation.number,
+        "scope": "cds_query_usage",
+        "authorization_details": [],
+        "grouped_accounts": [],
+        "grouped_servicecontracts": [],
+        "grouped_servicepoints": [],
+        "grouped_meterdevices": [],
+        "grouped_aggregations": [],
+        "grouped_regions": list(aggregation.regions),
+        "consent_requirements": list(aggregation.consent_requirements),
+    }
