@@ -190,8 +190,7 @@ class OAuthClient(ClientMixin):
     def _consent_ids_allowed(self, items: tuple[str, ...]) -> bool:
         """CDS-WG3-01 §6: consent scopes, each registered by this client."""
         return all(
-            item in self.registered_cds_scopes and _offered(item).is_consent_scope
-            for item in items
+            item in self.registered_cds_scopes and _offered(item).is_consent_scope for item in items
         )
 
     def _default_cds_scope(self) -> str | None:
