@@ -125,6 +125,17 @@ def authorization_end(start: datetime, days: int) -> datetime:
     return require_aware(start) + timedelta(days=days)
 
 
+def requested_authorization_end(
+    start: datetime, requested: datetime | None, max_days: int
+) -> datetime:
+    """The end a third party asked for (None: as long as allowed), never past the policy.
+
+    CDS-WG3-01 §7.3 ``expires``; the utility's longest duration still bounds it (seed 000 §3.1).
+    """
+    longest = authorization_end(start, max_days)
+    return longest if requested is None else min(require_aware(requested), longest)
+
+
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
     """What the access choke point knows about a presented access token."""

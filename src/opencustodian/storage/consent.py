@@ -53,6 +53,8 @@ class ServicePointChoice:
     account_number: str
     commodity: str
     address: str
+    #: The service point's durable number (ESIID; CDS ``servicepoint_number``), if it has one.
+    number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,7 @@ class SqlConsentStore:
                 ServicePoint.commodity,
                 ServiceLocation.street,
                 ServiceLocation.city,
+                ServicePoint.esiid,
             )
             .join(AccountServicePoint, AccountServicePoint.service_point_id == ServicePoint.id)
             .join(Account, Account.id == AccountServicePoint.account_id)
@@ -203,8 +206,10 @@ class SqlConsentStore:
         if account_id is not None:
             statement = statement.where(Account.id == account_id)
         return [
-            ServicePointChoice(sp_id, acct_id, number, commodity, _address(street, city))
-            for sp_id, acct_id, number, commodity, street, city in self._session.execute(statement)
+            ServicePointChoice(sp_id, acct_id, number, commodity, _address(street, city), esiid)
+            for sp_id, acct_id, number, commodity, street, city, esiid in self._session.execute(
+                statement
+            )
         ]
 
     # -- grants and codes ---------------------------------------------------------------------
@@ -218,6 +223,7 @@ class SqlConsentStore:
         choices: Sequence[ServicePointChoice],
         authorized_end: datetime,
         now: datetime,
+        authorization_details: list[dict[str, object]] | None = None,
     ) -> Grant:
         """A pending grant covering ``choices``, activated by the first token exchange."""
         grant = Grant(
@@ -232,6 +238,7 @@ class SqlConsentStore:
             updated_at=now,
             authorized_start=now,
             authorized_end=authorized_end,
+            authorization_details=authorization_details,
         )
         self._session.add(grant)
         self._session.flush()

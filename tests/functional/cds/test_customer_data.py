@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -12,38 +10,8 @@ from sqlalchemy import func, select
 
 from opencustodian.storage.models import Account, Bill, Meter, RetailCustomer
 from tests.cds_schemas import assert_valid
-from tests.functional.oauth.flows import customer_tokens, revoke, unique_name
-
-EVERYTHING = "cds_accounts cds_service_contracts cds_meters cds_bill_statements cds_usage"
-LISTINGS = {
-    "accounts": ("accounts", "AccountListing"),
-    "service-contracts": ("service_contracts", "ServiceContractListing"),
-    "service-points": ("service_points", "ServicePointListing"),
-    "meter-devices": ("meter_devices", "MeterDeviceListing"),
-    "bill-statements": ("bill_statements", "BillStatementListing"),
-    "bill-sections": ("bill_sections", "BillSectionListing"),
-    "eacs": ("eacs", "EnergyAttributeCertificateListing"),
-    "aggregations": ("aggregations", "AggregationListing"),
-    "usage-segments": ("usage_segments", "UsageSegmentListing"),
-}
-
-
-def cds_party(server, scopes: str = EVERYTHING):
-    return server.register(unique_name(), scopes=(scopes,))
-
-
-def get(http: httpx.Client, server, path: str, token: str, **params: str) -> httpx.Response:
-    return http.get(
-        f"{server.base_url}/cds/v1/{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
-def body_of(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = json.loads(response.text, parse_float=Decimal)
-    return body
+from tests.functional.cds.helpers import EVERYTHING, LISTINGS, body_of, cds_party, get
+from tests.functional.oauth.flows import customer_tokens, revoke
 
 
 @pytest.fixture(scope="module")

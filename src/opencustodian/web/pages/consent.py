@@ -20,6 +20,7 @@ from opencustodian.domain.consent import (
     checked_duration,
     default_duration,
     duration_choices,
+    requested_authorization_end,
 )
 from opencustodian.domain.events import EventTag
 from opencustodian.domain.scopes import describe
@@ -28,18 +29,23 @@ from opencustodian.oauth.clients import parse_scope_text
 from opencustodian.oauth.endpoints import build_server
 from opencustodian.oauth.grants import GrantUser
 from opencustodian.oauth.requests import CustodianRequest, normalized
+from opencustodian.protocols.cds import authorization_details as rar
+from opencustodian.protocols.scopes import ScopeLanguage
 from opencustodian.storage.consent import SqlConsentStore
 from opencustodian.web import sessions
 from opencustodian.web.pages.rendering import render
 
 if TYPE_CHECKING:
-    from datetime import date
+    from datetime import date, datetime
 
     from fastapi.responses import Response
     from starlette.requests import Request
 
     from opencustodian.oauth.clients import OAuthClient
+    from opencustodian.oauth.grants import CodeGrant
     from opencustodian.oauth.server import CustodianAuthorizationServer
+    from opencustodian.protocols.cds.authorization_details import RequestedDetail
+    from opencustodian.protocols.scopes import ScopeText
     from opencustodian.storage.consent import ServicePointChoice
     from opencustodian.storage.models import Grant, ThirdPartyApplication
     from opencustodian.web.app import AppContext
@@ -61,9 +67,45 @@ def authorization_pairs(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """
     names = {name for name, _ in query}
     pairs = normalized(query)
-    if "clientId" in names and "response_type" not in {name for name, _ in pairs}:
+    given = {name for name, _ in pairs}
+    if "clientId" in names and "response_type" not in given:
         pairs.append(("response_type", "code"))
+    if "scope" not in given:
+        # RFC 9396 §3.1: authorization_details may replace scope; in CDS each type is a
+        # scope id (CDS-WG3-01 §7), so the types are the scope Authlib validates.
+        details = dict(pairs).get("authorization_details")
+        types = rar.requested_types(details)
+        if types:
+            pairs.append(("scope", " ".join(dict.fromkeys(types))))
     return pairs
+
+
+#: The duration option that stands for the end the third party asked for.
+REQUESTED_DURATION = "requested"
+
+
+def requested_details(
+    oauth_request: CustodianRequest, grant: CodeGrant
+) -> tuple[RequestedDetail, ...]:
+    """The request's ``authorization_details`` (RFC 9396), checked against its scope.
+
+    An unusable value is ``invalid_authorization_details``, sent to the (already validated)
+    redirect URI (RFC 9396 §5); types must be CDS consent scopes the request names.
+    """
+    text = oauth_request.payload.data.get("authorization_details")
+    if not text:
+        return ()
+    offered = parse_scope_text(oauth_request.scope)
+    allowed = offered.items if offered and offered.language is ScopeLanguage.CDS else ()
+    try:
+        return rar.parse(text, allowed, utc_now())
+    except rar.AuthorizationDetailsError as error:
+        raise OAuth2Error(
+            str(error),
+            error=rar.ERROR,
+            redirect_uri=grant.redirect_uri,
+            state=oauth_request.payload.state,
+        ) from error
 
 
 async def authorize_page(request: Request) -> Response:
@@ -79,17 +121,46 @@ def _authorize_page(request: Request, query: list[tuple[str, str]]) -> Response:
         server = build_server(request.app.state.oauth, session)
         try:
             grant = server.get_consent_grant(oauth_request, end_user=None)
+            details = requested_details(oauth_request, grant)
         except OAuth2Error as error:
             return _authorization_error(request, server, oauth_request, error)
         customer = sessions.customer_id(request)
         if customer is None:
             return _sign_in_page(request, query)
         store = SqlConsentStore(session)
-        choices = store.shareable_service_points(
+        choices = _offered_choices(request, store, customer, details)
+        application = server.application_row(grant.client.client_id)
+        page = ConsentPage(oauth_request.scope, choices, details)
+        return _consent_page(request, application, page, query)
+
+
+def _offered_choices(
+    request: Request,
+    store: SqlConsentStore,
+    customer: int,
+    details: tuple[RequestedDetail, ...],
+) -> list[ServicePointChoice]:
+    """The customer's shareable service points within the request's preselection (§7.1)."""
+    context: AppContext = request.app.state.context
+    preselection = rar.preselection(details)
+    return [
+        choice
+        for choice in store.shareable_service_points(
             customer, _today(context), sessions.verified_account_id(request)
         )
-        application = server.application_row(grant.client.client_id)
-        return _consent_page(request, application, oauth_request.scope, choices, query)
+        if preselection.admits(choice.account_number, choice.number)
+    ]
+
+
+def _requested_end(
+    context: AppContext, details: tuple[RequestedDetail, ...], now: datetime
+) -> datetime | None:
+    """The grant end the details ask for, within the utility's policy (None: not asked)."""
+    expiry = rar.requested_end(details, now)
+    if expiry is None:
+        return None
+    limit = context.profile.limits.max_authorization_days
+    return requested_authorization_end(now, expiry.end(now), limit)
 
 
 def _today(context: AppContext) -> date:
@@ -120,27 +191,46 @@ def _sign_in_page(request: Request, query: list[tuple[str, str]]) -> Response:
     return render(request, "consent/sign_in.html", {"next": target, "error": None})
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentPage:
+    """What the consent page offers: the scope, service points and requested details."""
+
+    scope: str
+    choices: list[ServicePointChoice]
+    details: tuple[RequestedDetail, ...]
+
+    @property
+    def preselected(self) -> bool:
+        """Whether the third party preselected accounts or service points."""
+        return rar.preselection(self.details) != rar.Preselection()
+
+
 def _consent_page(
     request: Request,
     application: ThirdPartyApplication,
-    scope: str,
-    choices: list[ServicePointChoice],
+    page: ConsentPage,
     query: list[tuple[str, str]],
 ) -> Response:
     context: AppContext = request.app.state.context
-    read = parse_scope_text(scope)
+    read = parse_scope_text(page.scope)
     items = zip(read.items, read.scopes, strict=True) if read else ()
     scopes = [ScopeView(item, describe(data)) for item, data in items]
     limits = context.profile.limits
+    requested_end = _requested_end(context, page.details, utc_now())
     return render(
         request,
         "consent/consent.html",
         {
             "app": application,
             "scopes": scopes,
-            "choices": choices,
+            "choices": page.choices,
+            "preselected": page.preselected,
             "durations": duration_choices(limits.max_authorization_days),
             "default_duration": default_duration(limits.max_authorization_days),
+            "requested_end": requested_end.astimezone(context.profile.time_zone).date()
+            if requested_end
+            else None,
+            "requested_value": REQUESTED_DURATION,
             "request_query": urlencode(query),
         },
     )
@@ -161,9 +251,21 @@ class Decision:
 class Approval:
     """The customer's checked choices: never more than was asked for or is theirs."""
 
-    scope: str
+    scope: ScopeText
     choices: list[ServicePointChoice]
-    days: int
+    end: datetime
+
+    @property
+    def authorization_details(self) -> list[dict[str, object]] | None:
+        """RFC 9396 details as granted, for CDS scopes (CDS-WG3-01 §7; None for ESPI)."""
+        if self.scope.language is not ScopeLanguage.CDS:
+            return None
+        return rar.granted(
+            self.scope.items,
+            (choice.account_number for choice in self.choices),
+            (choice.number for choice in self.choices if choice.number),
+            self.end,
+        )
 
 
 class ChoiceError(ValueError):
@@ -195,6 +297,7 @@ def _authorize_decision(request: Request, decision: Decision) -> Response:
         server = build_server(request.app.state.oauth, session)
         try:
             grant = server.get_consent_grant(oauth_request, end_user=None)
+            details = requested_details(oauth_request, grant)
         except OAuth2Error as error:
             return _authorization_error(request, server, oauth_request, error)
         client: OAuthClient = grant.client
@@ -208,7 +311,13 @@ def _authorize_decision(request: Request, decision: Decision) -> Response:
             session.commit()
             return response
         try:
-            approval = _approved(request, server.store, customer, oauth_request.scope, decision)
+            approval = _approved(
+                request,
+                server.store,
+                customer,
+                ConsentPage(oauth_request.scope, [], details),
+                decision,
+            )
         except ChoiceError as error:
             values = {"error": "invalid_choice", "description": str(error)}
             return render(request, "consent/error.html", values, status_code=400)
@@ -228,18 +337,20 @@ def _record_approval(
     row = store.create_customer_grant(
         application_id=client.id,
         customer_id=customer,
-        scope=approval.scope,
+        scope=approval.scope.text,
         choices=approval.choices,
-        authorized_end=authorization_end(now, approval.days),
+        authorized_end=approval.end,
         now=now,
+        authorization_details=approval.authorization_details,
     )
     store.record_event(
         EventTag.GRANT_APPROVED,
         f"grant:{row.uuid}",
         {
-            "scope": approval.scope,
+            "scope": approval.scope.text,
             "service_points": [choice.service_point_id for choice in approval.choices],
-            "days": approval.days,
+            "days": (approval.end - now).days,
+            "authorized_end": approval.end.isoformat(),
         },
         f"customer:{customer}",
     )
@@ -250,31 +361,41 @@ def _approved(
     request: Request,
     store: SqlConsentStore,
     customer: int,
-    requested_scope: str,
+    page: ConsentPage,
     decision: Decision,
 ) -> Approval:
     """The customer's choices, checked against what was offered; raises ``ChoiceError``."""
     context: AppContext = request.app.state.context
-    offered = parse_scope_text(requested_scope)
+    offered = parse_scope_text(page.scope)
     if offered is None or not decision.scopes or not set(decision.scopes) <= set(offered.items):
         msg = "Choose at least one of the requested kinds of data (nothing can be added)."
         raise ChoiceError(msg)
     available = {
         str(choice.service_point_id): choice
-        for choice in store.shareable_service_points(
-            customer, _today(context), sessions.verified_account_id(request)
-        )
+        for choice in _offered_choices(request, store, customer, page.details)
     }
     if not decision.service_points or not set(decision.service_points) <= available.keys():
         msg = "Choose at least one of your service points to share."
         raise ChoiceError(msg)
+    chosen = offered.subset(tuple(decision.scopes))
+    choices = [available[value] for value in dict.fromkeys(decision.service_points)]
+    return Approval(chosen, choices, _chosen_end(context, page.details, decision.duration))
+
+
+def _chosen_end(
+    context: AppContext, details: tuple[RequestedDetail, ...], duration: str
+) -> datetime:
+    """When the grant ends: an offered number of days, or the end the third party asked for."""
+    now = utc_now()
+    if duration == REQUESTED_DURATION:
+        requested = _requested_end(context, details, now)
+        if requested is None:
+            msg = "Choose one of the offered durations."
+            raise ChoiceError(msg)
+        return requested
     try:
-        days = checked_duration(
-            int(decision.duration), context.profile.limits.max_authorization_days
-        )
+        days = checked_duration(int(duration), context.profile.limits.max_authorization_days)
     except ValueError as error:
         msg = "Choose one of the offered durations."
         raise ChoiceError(msg) from error
-    chosen = offered.subset(tuple(decision.scopes))
-    choices = [available[value] for value in dict.fromkeys(decision.service_points)]
-    return Approval(chosen.text, choices, days)
+    return authorization_end(now, days)
