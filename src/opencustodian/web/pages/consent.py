@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2.base import OAuth2Error
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from opencustodian.domain.consent import (
@@ -38,7 +39,6 @@ from opencustodian.web.pages.rendering import render
 if TYPE_CHECKING:
     from datetime import date, datetime
 
-    from fastapi.responses import Response
     from starlette.requests import Request
 
     from opencustodian.oauth.clients import OAuthClient
@@ -114,16 +114,26 @@ async def authorize_page(request: Request) -> Response:
     return await run_in_threadpool(_authorize_page, request, query)
 
 
+def _validated(
+    request: Request, server: CustodianAuthorizationServer, oauth_request: CustodianRequest
+) -> tuple[CodeGrant, tuple[RequestedDetail, ...]] | Response:
+    """The request's grant and authorization details, or the error answer (RFC 6749 §4.1.2.1)."""
+    try:
+        grant = server.get_consent_grant(oauth_request, end_user=None)
+        return grant, requested_details(oauth_request, grant)
+    except OAuth2Error as error:
+        return _authorization_error(request, server, oauth_request, error)
+
+
 def _authorize_page(request: Request, query: list[tuple[str, str]]) -> Response:
     context: AppContext = request.app.state.context
     oauth_request = CustodianRequest("GET", str(request.url), {}, authorization_pairs(query))
     with context.sessions() as session:
         server = build_server(request.app.state.oauth, session)
-        try:
-            grant = server.get_consent_grant(oauth_request, end_user=None)
-            details = requested_details(oauth_request, grant)
-        except OAuth2Error as error:
-            return _authorization_error(request, server, oauth_request, error)
+        valid = _validated(request, server, oauth_request)
+        if isinstance(valid, Response):
+            return valid
+        grant, details = valid
         customer = sessions.customer_id(request)
         if customer is None:
             return _sign_in_page(request, query)
@@ -295,11 +305,10 @@ def _authorize_decision(request: Request, decision: Decision) -> Response:
     oauth_request = CustodianRequest("POST", str(request.url), {}, authorization_pairs(query))
     with context.sessions() as session:
         server = build_server(request.app.state.oauth, session)
-        try:
-            grant = server.get_consent_grant(oauth_request, end_user=None)
-            details = requested_details(oauth_request, grant)
-        except OAuth2Error as error:
-            return _authorization_error(request, server, oauth_request, error)
+        valid = _validated(request, server, oauth_request)
+        if isinstance(valid, Response):
+            return valid
+        grant, details = valid
         client: OAuthClient = grant.client
         if not decision.accept:
             server.store.record_event(
