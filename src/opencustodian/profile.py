@@ -64,6 +64,13 @@ class CustodianProfile:
     #: The Green Button certification page every usage feed links to (``rel="related"``,
     #: research/espi.md §4); None until the utility is certified.
     certification_url: str | None = None
+    #: Pages the CDS discovery documents point third parties at (CDS-WG1-01 §3.2 ``support``,
+    #: CDS-WG1-02 §3.2 ``cds_human_registration``, ``op_policy_uri``, ``op_tos_uri``); each is
+    #: advertised only when set here, so no document names a page this server lacks.
+    support_url: str | None = None
+    registration_url: str | None = None
+    policy_url: str | None = None
+    terms_url: str | None = None
 
 
 def load_profile(path: Path | None = None) -> CustodianProfile:
@@ -107,4 +114,19 @@ def _build_profile(data: dict[str, Any], source: str) -> CustodianProfile:
         state=identity.get("state", "NY"),
         limits=limits,
         certification_url=identity.get("certification_url") or None,
+        support_url=_web_url(identity, "support_url", source),
+        registration_url=_web_url(identity, "registration_url", source),
+        policy_url=_web_url(identity, "policy_url", source),
+        terms_url=_web_url(identity, "terms_url", source),
     )
+
+
+def _web_url(identity: dict[str, Any], key: str, source: str) -> str | None:
+    """An optional page URL of ``[identity]``: absolute http(s), or None when unset."""
+    value = identity.get(key) or None
+    if value is not None and (
+        not isinstance(value, str) or not value.startswith(("https://", "http://"))
+    ):
+        msg = f"{source}: identity.{key} must be an absolute http(s) URL"
+        raise ProfileError(msg)
+    return value

@@ -33,13 +33,17 @@ def round_money(amount: Decimal) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class LineItem:
-    """One charge: ``amount`` is what the customer pays (``quantity × rate`` when metered)."""
+    """One charge: ``amount`` is what the customer pays (``quantity × rate`` when metered).
+
+    ``category`` says what it pays for (``domain.statements.LINE_ITEM_CATEGORIES``).
+    """
 
     description: str
     amount: Decimal
     quantity: Decimal | None = None
     unit: str | None = None
     rate: Decimal | None = None
+    category: str = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,9 @@ class Bill:
     sections: tuple[BillSection, ...] = field(default_factory=tuple)
     usage: Decimal = Decimal(0)
     usage_unit: str = "kWh"
+    #: When payment is due, and when it was paid in full (None: not yet).
+    due_on: date | None = None
+    paid_on: date | None = None
 
     @property
     def total(self) -> Decimal:

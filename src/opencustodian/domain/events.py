@@ -24,6 +24,8 @@ class EventTag(StrEnum):
     CODE_REUSED = "oauth:code:reused"
     REFRESH_TOKEN_REUSED = "oauth:refresh-token:reused"
     DATA_READ = "espi:data:read"
+    CDS_DATA_READ = "cds:data:read"
+    ECIS_DATA_READ = "ecis:data:read"
     DATA_DOWNLOADED = "portal:data:downloaded"
     DATA_EXPORTED = "cli:data:exported"
     NOTIFICATION_DELIVERED = "notify:batchlist:delivered"

@@ -66,9 +66,13 @@ class MeterFacts:
 
 @dataclass(frozen=True, slots=True)
 class DataReadEvent:
-    """One audited third-party read of a customer's data (``EventTag.DATA_READ``)."""
+    """One audited third-party read of a customer's data (ESPI, CDS or ECIS data-read event)."""
 
     occurred_at: datetime
     third_party: str
     path: str
     usage_points: tuple[str, ...]
+    #: Which API read: ``espi``, ``cds`` or ``ecis``.
+    api: str = "espi"
+    #: What an ECIS request asked (``basic``, ``invoice``, ``invoice_detail``), else None.
+    request_type: str | None = None

@@ -209,12 +209,13 @@ async def revocation_endpoint(request: Request) -> Response:
 
 
 def metadata(base_url: str) -> dict[str, object]:
-    """RFC 8414 authorization server metadata."""
+    """RFC 8414 metadata: the OAuth members (``web.api.cds_admin`` adds the CDS ones)."""
     return {
         "issuer": base_url,
         "authorization_endpoint": f"{base_url}/oauth/authorize",
         "token_endpoint": f"{base_url}/oauth/token",
         "revocation_endpoint": f"{base_url}/oauth/revoke",
+        "introspection_endpoint": f"{base_url}/oauth/introspect",
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": [
@@ -227,14 +228,13 @@ def metadata(base_url: str) -> dict[str, object]:
             "client_secret_post",
             "none",
         ],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         "code_challenge_methods_supported": ["S256"],
         "service_documentation": f"{base_url}/docs",
         "espi_resource_endpoint": f"{base_url}/espi/1_1/resource",
         "espi_scope_separator": "|",
     }
-
-
-async def metadata_endpoint(request: Request) -> Response:
-    """``GET /.well-known/oauth-authorization-server``."""
-    edge: OAuthEdge = request.app.state.oauth
-    return JSONResponse(metadata(edge.settings.base_url))

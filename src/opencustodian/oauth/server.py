@@ -161,6 +161,13 @@ class CustodianAuthorizationServer(AuthorizationServer):
             ),
         )
         token.update(self.resource_links(user))
+        if user.kind is GrantKind.CUSTOMER:
+            # CDS-WG1-02 "Grants in Token Responses": the grant's id on the Grants API.
+            token["cds_grant_ids"] = [user.grant_uuid]
+            # RFC 9396 §7: the authorization details as granted (CDS-WG3-01 §7 resolved values).
+            grant = self.store.grant(user.grant_id)
+            if grant is not None and grant.authorization_details:
+                token["authorization_details"] = grant.authorization_details
         if request.payload.grant_type == "refresh_token":
             # The stored pair is the record of a refresh (grant, scope, issued_at, and the
             # rotated_at that links it to its successor); an audit row per hourly refresh of

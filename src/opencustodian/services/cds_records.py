@@ -30,6 +30,7 @@ from opencustodian.domain.record_rights import (
     shown_details,
 )
 from opencustodian.domain.statements import statements
+from opencustodian.kit.time import utc_now
 from opencustodian.protocols.cds.objects import (
     AccountView,
     BillContext,
@@ -45,6 +46,7 @@ from opencustodian.protocols.cds.objects import (
     service_contract_object,
     service_point_object,
 )
+from opencustodian.protocols.cds.scopes import AGGREGATION_QUERY
 from opencustodian.protocols.scopes import ScopeLanguage, grant_scopes, read_scope_text
 from opencustodian.services.access import AccessDeniedError
 
@@ -127,8 +129,12 @@ def read_grants(
     record: AccessRecord,
     wanted: RecordKind,
     shared: Callable[[int], list[SharedGrant]],
+    now: datetime | None = None,
 ) -> list[ReadGrant]:
-    """The customer grants ``record`` reads ``wanted`` records through (module docstring)."""
+    """The customer grants ``record`` reads ``wanted`` records through (module docstring).
+
+    ``now`` (default: the current instant) decides which shared grants' periods are over.
+    """
     if record.grant_kind is GrantKind.CUSTOMER:
         if record.retail_customer_id is None:
             msg = "a customer grant without a customer"
@@ -147,6 +153,7 @@ def read_grants(
             raise _insufficient(msg)
         return [own]
     allowed = _query_kinds(record.scope)
+    at = utc_now() if now is None else now
     if wanted not in allowed:
         msg = f"reading {wanted.value} with a client token needs a cds_query scope for them"
         raise _insufficient(msg)
@@ -161,9 +168,39 @@ def read_grants(
             allowed,
         )
         for grant in shared(record.application_id)
-        if grant.customer_id is not None
+        if grant.customer_id is not None and not _past_end(grant.authorized_end, at)
     ]
     return [grant for grant in grants if wanted in grant.kinds]
+
+
+def _past_end(authorized_end: datetime | None, now: datetime) -> bool:
+    """Whether a grant's authorized period is over, though no sweep has marked it ended yet.
+
+    ``services.access`` refuses the grant's own tokens from that instant; a query token must
+    not reach it either (the shared-grant read selects on status alone).
+    """
+    return authorized_end is not None and authorized_end <= now
+
+
+def check_aggregation_reader(record: AccessRecord) -> None:
+    """Aggregations (§10.7) are the utility's: who may list the published ones.
+
+    A customer token of any live grant may (they name no customer); a client token needs
+    ``cds_query_aggregations`` (CDS-WG3-01 §6 direct access), as every other listing needs
+    its own query scope — a ``cds_client_admin`` or Bulk token reads no listing.
+
+    Raises:
+        AccessDeniedError: 403 ``insufficient_scope`` for any other client token.
+    """
+    if record.grant_kind is GrantKind.CUSTOMER:
+        return
+    try:
+        items = read_scope_text(record.scope).items
+    except ValueError:
+        items = ()
+    if AGGREGATION_QUERY not in items:
+        msg = "listing aggregations with a client token needs the cds_query_aggregations scope"
+        raise _insufficient(msg)
 
 
 def _query_kinds(scope: str) -> frozenset[RecordKind]:

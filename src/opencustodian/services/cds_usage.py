@@ -93,11 +93,34 @@ def plan_units(
     now: datetime,
     period: tuple[datetime | None, datetime | None],
 ) -> list[UsageUnit]:
-    """Every unit the grants serve, in listing order; ``period`` is (``after``, ``before``)."""
+    """Every unit the grants serve, in listing order; ``period`` is (``after``, ``before``).
+
+    A query token reads every grant of its client, and a customer who authorized the client
+    twice has the same point-months under both: such a unit is listed once, as the record
+    listings list an object once (``cds_records.select``), when both grants' rights make it
+    the very same segments (same channels, period, interval and costs).
+    """
     units: list[UsageUnit] = []
+    listed: set[tuple[object, ...]] = set()
     for grant in grants:
-        units.extend(_grant_units(reader, grant, settings, now, period))
+        for unit in _grant_units(reader, grant, settings, now, period):
+            identity = _identity(unit)
+            if identity not in listed:
+                listed.add(identity)
+                units.append(unit)
     return units
+
+
+def _identity(unit: UsageUnit) -> tuple[object, ...]:
+    """What a unit's segments depend on besides the readings (``unit_segments``)."""
+    return (
+        unit.point.id,
+        tuple(channel.id for channel in unit.channels),
+        unit.first,
+        unit.end,
+        unit.rights.finest_interval,
+        unit.rights.costs,
+    )
 
 
 def _grant_units(
@@ -234,7 +257,11 @@ def unit_segments(
     rows = _aligned(streams, unit)
     signature = ",".join(f"{c.channel.value}:{c.currency or ''}" for c in columns)
     for segment in segments(rows, len(columns), unit.month_end):
-        ident = stable_uuid("cds-usage-segment", unit.point.uuid, signature, segment.start)
+        # The interval is part of what a segment is: one client may hold an hourly and a
+        # 15-minute grant of the same point, whose segments start together.
+        ident = stable_uuid(
+            "cds-usage-segment", unit.point.uuid, signature, segment.interval, segment.start
+        )
         stamps = (unit.point.created_at, from_epoch(segment.end), now)
         yield segment_object(str(ident), segment, columns, unit.related, stamps)
 

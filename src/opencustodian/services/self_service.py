@@ -6,8 +6,9 @@ day before the current tenure began (the previous occupant's readings are not th
 customer's; seed 001: the utility stops sharing "when a Customer moves"). Another customer's
 service point id is refused exactly like an unknown one, so ids cannot be probed.
 
-The access log lists the audited third-party reads (``EventTag.DATA_READ``, written by the
-ESPI usage endpoints) of the customer's own grants, in plain words (DESIGN.md: "customers can
+The access log lists the audited third-party reads of the customer's own grants — Green
+Button (ESPI) feeds, CDS listings and ECIS requests (``EventTag.DATA_READ``, ``CDS_DATA_READ``,
+``ECIS_DATA_READ``) — in plain words, each naming the API that read (DESIGN.md: "customers can
 see who read their data").
 """
 
@@ -180,6 +181,8 @@ class AccessLogEntry:
     third_party: str
     what: str
     services: tuple[str, ...]
+    #: The API that read, as the log shows it (``API_NAMES``).
+    api: str = "Green Button (ESPI)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +210,33 @@ _RESOURCE_WORDS: Final = (
     ("Bulk", "Your usage data, sent in bulk"),
 )
 NO_LONGER_YOURS: Final = "a service no longer on your account"
+#: CDS listing paths (``/cds/v1/<name>``) and what a read of them means.
+_CDS_WORDS: Final = {
+    "accounts": "Your account details",
+    "service-contracts": "Your service contracts and rate plans",
+    "service-points": "Your service points",
+    "meter-devices": "Your meters",
+    "bill-statements": "Your bills",
+    "bill-sections": "Your bills in detail",
+    "usage-segments": "Usage data",
+    "eacs": "Energy attribute certificates",
+}
+#: ECIS request types (seed 004) and what they return.
+_ECIS_WORDS: Final = {
+    "basic": "Your account summary: rate, meter and list of bills",
+    "invoice": "One bill: its total, due date and whether it is paid",
+    "invoice_detail": "One bill in detail: usage, rates and charges",
+}
+#: How the log names each API.
+API_NAMES: Final = {"espi": "Green Button (ESPI)", "cds": "CDS", "ecis": "ECIS"}
 
 
-def describe_read(path: str) -> str:
-    """Plain words for what a read of ``path`` returned."""
+def describe_read(path: str, api: str = "espi", request_type: str | None = None) -> str:
+    """Plain words for what a read of ``path`` (by ``api``) returned."""
+    if api == "ecis":
+        return _ECIS_WORDS.get(request_type or "", "Your bills")
+    if api == "cds":
+        return _CDS_WORDS.get(path.rstrip("/").rsplit("/", 1)[-1], "Your energy data")
     segments = [segment for segment in path.split("/") if segment]
     for name, words in _RESOURCE_WORDS:
         if name in segments:
@@ -244,6 +270,7 @@ def _entry(read: DataReadEvent, names: dict[str, str], zone: ZoneInfo) -> Access
     return AccessLogEntry(
         when=read.occurred_at.astimezone(zone),
         third_party=read.third_party,
-        what=describe_read(read.path),
+        what=describe_read(read.path, read.api, read.request_type),
         services=services,
+        api=API_NAMES.get(read.api, read.api),
     )

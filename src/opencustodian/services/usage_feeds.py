@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Iterator, Sequence
     from datetime import date, datetime
+    from decimal import Decimal
     from zoneinfo import ZoneInfo
 
     from opencustodian.domain.metering import BillFacts, ChannelFacts, Reading, ServicePointFacts
@@ -500,9 +501,11 @@ class _TreeBuilder:
         start = to_epoch(local_midnight(bill.period_start, zone))
         end = to_epoch(local_midnight(bill.period_end, zone))
         issued = to_epoch(local_midnight(bill.issued_on, zone))
-        # The summary states usage in the unit the bill counted, whole units: ESPI quantities
-        # are value × 10^powerOfTenMultiplier of uom (kWh = Wh × 10³, CCF = ft³ × 10²).
-        uom, power = BILL_UNITS.get(bill.usage_unit.lower(), BILL_UNITS["kwh"])
+        # ESPI quantities are value × 10^powerOfTenMultiplier of uom (kWh = Wh × 10³, CCF =
+        # ft³ × 10²). The value is an integer, so a bill's fractional usage lowers the power
+        # instead of being rounded: the summary agrees with the bill to the Wh (or ft³).
+        uom, unit_power = BILL_UNITS.get(bill.usage_unit.lower(), BILL_UNITS["kwh"])
+        consumption, power = exact_measurement(bill.usage, unit_power)
         return UsageSummaryNode(
             entry_id=bill.uuid,
             published=from_epoch(issued),
@@ -512,7 +515,18 @@ class _TreeBuilder:
             status_time_stamp=issued,
             currency=ISO_CURRENCIES.get(bill.currency, 840),
             bill_last_period=(int(bill.total * MONEY_SCALE) if self.rights.summary_costs else None),
-            consumption_value=int(bill.usage.to_integral_value()),
+            consumption_value=consumption,
             consumption_uom=uom,
             consumption_power_of_ten=power,
         )
+
+
+def exact_measurement(quantity: Decimal, power: int) -> tuple[int, int]:
+    """``quantity`` (in units of 10^``power``) as an integer value and its power of ten.
+
+    espi.xsd ``SummaryMeasurement``: value × 10^powerOfTenMultiplier. ``Decimal("512.345")``
+    kWh (power 3) is 512345 at power 0, never rounded to 512.
+    """
+    exponent = quantity.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return int(quantity.scaleb(places)), power - places

@@ -86,6 +86,7 @@ class SqlApplicationStore:
             return False
         application.client_secret_hash = secret_hash
         application.secret_rotated_at = utc_now()
+        application.client_secret_sealed = None  # the HS256 key was the old secret
         return True
 
     # -- what operators and the registration token change ------------------------------------
@@ -190,11 +191,17 @@ class SqlApplicationStore:
         self._session.flush()
 
     def set_secret_hash(self, application_id: int, secret_hash: str | None, now: datetime) -> None:
-        """Store a new client-secret hash; None withholds it until delivered by the API."""
+        """Store a new client-secret hash; None withholds it until delivered by the API.
+
+        A sealed copy of the old secret (ECIS HS256) is forgotten: requests signed with the
+        old secret must stop verifying, and the client opts in again with the new one.
+        """
         self._session.execute(
             update(ThirdPartyApplication)
             .where(ThirdPartyApplication.id == application_id)
-            .values(client_secret_hash=secret_hash, secret_rotated_at=now)
+            .values(
+                client_secret_hash=secret_hash, secret_rotated_at=now, client_secret_sealed=None
+            )
         )
 
     def claim_secret_delivery(self, application_id: int, secret_hash: str, now: datetime) -> bool:
@@ -205,7 +212,9 @@ class SqlApplicationStore:
                 ThirdPartyApplication.id == application_id,
                 ThirdPartyApplication.client_secret_hash.is_(None),
             )
-            .values(client_secret_hash=secret_hash, secret_rotated_at=now)
+            .values(
+                client_secret_hash=secret_hash, secret_rotated_at=now, client_secret_sealed=None
+            )
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

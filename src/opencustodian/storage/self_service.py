@@ -43,6 +43,17 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 NO_ADDRESS = "(no service address)"
+#: The audit tags of third-party reads, by the API that read.
+READ_TAGS = (
+    EventTag.DATA_READ.value,
+    EventTag.CDS_DATA_READ.value,
+    EventTag.ECIS_DATA_READ.value,
+)
+_API_OF_TAG = {
+    EventTag.DATA_READ.value: "espi",
+    EventTag.CDS_DATA_READ.value: "cds",
+    EventTag.ECIS_DATA_READ.value: "ecis",
+}
 
 
 def _address(street: str | None, city: str | None) -> str:
@@ -154,7 +165,7 @@ class SqlSelfServiceDirectory:
             return latest
 
     def data_reads(self, customer_id: int, *, skip: int, limit: int) -> list[DataReadEvent]:
-        """``espi:data:read`` events of the customer's own grants, newest first.
+        """Data-read events (``READ_TAGS``: ESPI, CDS, ECIS) of the customer's grants, newest first.
 
         Events name their grant (``grant:{uuid}``); only the customer's own customer grants
         are looked up, so another customer's reads can never appear.
@@ -171,9 +182,9 @@ class SqlSelfServiceDirectory:
         if not parties:
             return []
         events = self._all(
-            select(AuditEvent.occurred_at, AuditEvent.subject, AuditEvent.data)
+            select(AuditEvent.occurred_at, AuditEvent.subject, AuditEvent.tag, AuditEvent.data)
             .where(
-                AuditEvent.tag == EventTag.DATA_READ.value,
+                AuditEvent.tag.in_(READ_TAGS),
                 AuditEvent.subject.in_(sorted(parties)),
             )
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
@@ -184,12 +195,19 @@ class SqlSelfServiceDirectory:
 
 
 def _data_read(row: Row[Any], third_party: str) -> DataReadEvent:
-    """An audit row as a read; ``data`` is ``{"path", "usage_points"}`` (``web.api.espi_usage``)."""
+    """An audit row as a read.
+
+    ``data`` has ``path`` and, when known, ``usage_points`` (``web.api.espi_usage``,
+    ``services.ecis``) and an ECIS ``request_type``.
+    """
     data = row.data if isinstance(row.data, dict) else {}
     points = data.get("usage_points")
+    request_type = data.get("request_type")
     return DataReadEvent(
         occurred_at=row.occurred_at,
         third_party=third_party,
         path=str(data.get("path", "")),
         usage_points=tuple(str(point) for point in points) if isinstance(points, list) else (),
+        api=_API_OF_TAG.get(row.tag, "espi"),
+        request_type=str(request_type) if request_type is not None else None,
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opencustodian.oauth.endpoints import metadata_endpoint, revocation_endpoint, token_endpoint
+from opencustodian.oauth.endpoints import revocation_endpoint, token_endpoint
 from opencustodian.web.api import (
     cds,
+    cds_admin,
+    ecis,
     espi_authorization,
     espi_bulk,
     espi_customer,
@@ -30,7 +32,6 @@ def install(app: FastAPI) -> None:
             path, token_endpoint, methods=["POST"], include_in_schema=path == TOKEN_PATHS[0]
         )
     app.add_route("/oauth/revoke", revocation_endpoint, methods=["POST"])
-    app.add_route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"])
     for path in AUTHORIZE_PATHS:
         app.add_route(path, consent.authorize_page, methods=["GET"], include_in_schema=False)
         app.add_route(path, consent.authorize_decision, methods=["POST"], include_in_schema=False)
@@ -46,3 +47,5 @@ def install(app: FastAPI) -> None:
     espi_customer.install(app)
     admin.install(app)  # operator pages and the ApplicationInformation resource
     cds.install(app)  # CDS customer data (JSON)
+    cds_admin.install(app)  # CDS and RFC 8414 discovery, Grants and Clients APIs, introspection
+    ecis.install(app)  # ECIS signed requests and their keys (seed 004)

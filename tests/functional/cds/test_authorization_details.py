@@ -121,6 +121,10 @@ def test_preselected_service_point_and_requested_expiry_shape_the_grant(server, 
     assert numbers == {chosen}
     assert other not in numbers
     assert tokens["scope"] == "cds_accounts cds_meters"
+    assert {detail["type"] for detail in tokens["authorization_details"]} == {
+        "cds_accounts",
+        "cds_meters",
+    }
     end, granted_details = latest_grant(server)
     assert started + timedelta(days=90) <= end <= datetime.now(UTC) + timedelta(days=90)
     granted = {detail["type"]: detail for detail in granted_details}
@@ -129,6 +133,7 @@ def test_preselected_service_point_and_requested_expiry_shape_the_grant(server, 
         assert detail["account_numbers"] == [account]
         assert detail["servicepoint_numbers"] == [chosen]
         assert detail["expires"].endswith("Z")
+    assert tokens["authorization_details"] == granted_details
 
 
 def test_infinite_expiry_is_the_longest_the_utility_allows(server, party):

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from opencustodian.storage.models import Account, Bill, Meter, RetailCustomer
+from opencustodian.kit.time import utc_now
+from opencustodian.storage.models import Account, Bill, Grant, Meter, RetailCustomer
 from tests.cds_schemas import assert_valid
-from tests.functional.cds.helpers import EVERYTHING, LISTINGS, body_of, cds_party, get
-from tests.functional.oauth.flows import customer_tokens, revoke
+from tests.functional.cds.helpers import (
+    EVERY_QUERY,
+    EVERYTHING,
+    LISTINGS,
+    body_of,
+    cds_party,
+    get,
+)
+from tests.functional.oauth.flows import client_tokens, customer_tokens, revoke, unique_name
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +171,100 @@ def test_another_customers_token_sees_only_its_own(server, http, shared):
         assert body_of(crossed)["accounts"] == []
     with server.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Account)) > len(mine)
+
+
+def test_a_client_token_lists_aggregations_only_with_their_query_scope(server, http):
+    """Regression: the aggregations listing once answered any valid token, client ones too."""
+    party = cds_party(server, f"{EVERYTHING} {EVERY_QUERY}")
+    for scope in ("cds_client_admin", "cds_query_usage"):
+        token = client_tokens(http, server, party, scope)["access_token"]
+        response = get(http, server, "aggregations", token)
+        assert response.status_code == 403, scope
+        assert "insufficient_scope" in response.headers["www-authenticate"]
+        assert "aggregations" not in response.json()
+    token = client_tokens(http, server, party, "cds_query_aggregations")["access_token"]
+    assert_valid("AggregationListing", body_of(get(http, server, "aggregations", token)))
+
+
+def test_a_query_token_stops_reading_a_grant_at_its_end(server, http):
+    """Regression: past its end (before the expiry sweep), a grant stayed open to query tokens."""
+    party = cds_party(server, f"{EVERYTHING} {EVERY_QUERY}")
+    granted = customer_tokens(http, server, party, EVERYTHING, username="customer0002")
+    query = client_tokens(http, server, party, EVERY_QUERY)["access_token"]
+    assert body_of(get(http, server, "accounts", query))["accounts"]
+    grant = uuid.UUID(granted["authorizationURI"].rsplit("/", 1)[1])
+    with server.engine.begin() as connection:
+        connection.execute(
+            update(Grant)
+            .where(Grant.uuid == grant)
+            .values(authorized_end=utc_now() - timedelta(seconds=1))
+        )
+    for path in ("accounts", "bill-sections", "usage-segments"):
+        key, _ = LISTINGS[path]
+        assert body_of(get(http, server, path, query))[key] == [], path
+
+
+def test_a_query_token_lists_each_usage_segment_once(server, http):
+    """Regression: two grants of one customer to one client listed every segment twice."""
+    party = cds_party(server, f"{EVERYTHING} {EVERY_QUERY}")
+    first = customer_tokens(http, server, party, "cds_usage", username="customer0003")
+    customer_tokens(http, server, party, "cds_usage", username="customer0003")
+    query = client_tokens(http, server, party, "cds_query_usage")["access_token"]
+    window = {"after": "2026-10-25", "limit": "100"}
+    own = body_of(get(http, server, "usage-segments", first["access_token"], **window))
+    listed = body_of(get(http, server, "usage-segments", query, **window))
+    ids = [segment["cds_usagesegment_id"] for segment in listed["usage_segments"]]
+    assert ids
+    assert len(ids) == len(set(ids))
+    assert ids == [segment["cds_usagesegment_id"] for segment in own["usage_segments"]]
+
+
+@pytest.mark.parametrize("path", ["accounts", "usage-segments"])
+@pytest.mark.parametrize("value", ["²", "٣", "１"])
+def test_paging_numbers_are_ascii_digits(server, http, shared, path, value):
+    """Regression: str.isdigit() let "²" through to int(), a 500; "٣" was read as 3."""
+    _, token = shared
+    for name in ("offset", "limit"):
+        response = get(http, server, path, token, **{name: value})
+        assert response.status_code == 400, (name, response.text)
+        assert_valid("Problem", response.json())
+
+
+def test_usage_segments_of_different_intervals_have_different_ids(server, http):
+    """Regression: a segment's id named its point, columns and start, not its interval.
+
+    A client holding an hourly ESPI grant and a CDS grant (15 minutes) of one customer got,
+    through its query token, two different segments under one id.
+    """
+    hourly = "FB=1_3_4_5_12;IntervalDuration=3600;BlockDuration=Daily;HistoryLength=63072000;"
+    party = server.register(unique_name(), scopes=(hourly, f"cds_usage {EVERY_QUERY}"))
+    customer_tokens(http, server, party, hourly, username="customer0003")
+    customer_tokens(http, server, party, "cds_usage", username="customer0003")
+    query = client_tokens(http, server, party, "cds_query_usage")["access_token"]
+    listed = body_of(get(http, server, "usage-segments", query, after="2026-10-25", limit="100"))
+    segments = listed["usage_segments"]
+    assert {segment["interval"] for segment in segments} == {900, 3600}
+    ids = [segment["cds_usagesegment_id"] for segment in segments]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("path", ["bill-statements", "bill-sections", "eacs", "usage-segments"])
+@pytest.mark.parametrize("value", ["", " ", "2026-01-01junk", "2026-1-1"])
+def test_a_malformed_date_filter_is_a_bad_request(server, http, shared, path, value):
+    """Regression: ``before=`` was read as no filter and a date's trailing junk was ignored."""
+    _, token = shared
+    response = get(http, server, path, token, before=value)
+    assert response.status_code == 400, response.text
+    assert_valid("Problem", response.json())
+
+
+def test_date_filters_take_rfc_3339_lower_case_letters(server, http, shared):
+    """RFC 3339 §5.6 allows ``t`` and ``z``; Python's ``fromisoformat`` alone refuses them."""
+    _, token = shared
+    upper = body_of(get(http, server, "usage-segments", token, after="2026-10-28T06:00:00Z"))
+    lower = body_of(get(http, server, "usage-segments", token, after="2026-10-28t06:00:00z"))
+    assert lower["usage_segments"]
+    ids = [segment["cds_usagesegment_id"] for segment in upper["usage_segments"]]
+    assert [segment["cds_usagesegment_id"] for segment in lower["usage_segments"]] == ids
+    statements = body_of(get(http, server, "bill-statements", token, before="2026-10-31t23:00:00z"))
+    assert statements["bill_statements"]

@@ -84,8 +84,14 @@ def test_summaries_state_each_bill_usage_and_with_fb16_its_amount(server, http):
     assert set(served) <= set(bills)
     for bill_id, summary in served.items():
         usage, total = bills[bill_id]
-        consumption = summary.findtext(f"{ESPI}overallConsumptionLastPeriod/{ESPI}value")
-        assert Decimal(consumption or "0") == usage.to_integral_value()
+        measured = summary.find(f"{ESPI}overallConsumptionLastPeriod")
+        assert measured is not None
+        value = Decimal(measured.findtext(f"{ESPI}value") or "nan")
+        power = int(measured.findtext(f"{ESPI}powerOfTenMultiplier") or "nan")
+        # Exact, never rounded: value × 10^power of the uom is the bill's usage in its unit
+        # (kWh = Wh × 10³, CCF = ft³ × 10², therms × 10⁰).
+        unit_power = {"72": 3, "119": 2, "169": 0}[measured.findtext(f"{ESPI}uom") or ""]
+        assert value.scaleb(power - unit_power) == usage
         assert Decimal(summary.findtext(f"{ESPI}billLastPeriod") or "0") == total * 100_000
     assert not etree.fromstring(response.content).findall(f".//{ESPI}IntervalReading")
 

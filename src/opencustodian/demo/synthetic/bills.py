@@ -2,9 +2,19 @@
 
 One bill per account, service point and fully elapsed local calendar month of the account's
 tenure (a move-in or move-out mid-month gives a prorated first or last bill). Usage is the sum
-of the readings that start in the period — net usage for a net-metered home, which may be a
-credit. Every amount is a ``Decimal`` rounded to cents, and the total is the exact sum of the
+of the readings that start in the period — net usage for a net-metered home, which may be
+negative. Every amount is a ``Decimal`` rounded to cents, and the total is the exact sum of the
 line items (DESIGN "Money and units"; ``domain.billing.Bill.total``).
+
+Each line item has the category of what it pays for (``domain.statements``): the customer
+charge is ``fixed``; delivery is itemised as ``distribution``, ``transmission``,
+``stranded_costs`` and ``conservation`` (``tariffs.DeliveryCharge``), each with its quantity
+and rate; supply is ``energy``; tax is ``tax``. A net-metered month that exports more than it
+uses is charged on zero usage and credited for the net export at the energy price (delivery
+plus supply): one ``credit`` line item with its quantity in kWh and its rate.
+
+A bill is due ``DUE_DAYS`` after it is issued; one due before the seed's today was paid
+``PAID_DAYS_BEFORE_DUE`` days before its due day, later ones are outstanding.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ if TYPE_CHECKING:
     from opencustodian.demo.synthetic.tariffs import Esco, RatePlan
 
 ISSUE_LAG_DAYS = 3
+DUE_DAYS = 21
+PAID_DAYS_BEFORE_DUE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +75,32 @@ def build_bill(
 ) -> Bill:
     """The statement for ``period``: charges at ``plan``'s rates on ``raw_usage``."""
     usage = Decimal(raw_usage) / Decimal(plan.raw_per_unit)
+    charged = max(usage, Decimal(0))
     delivery = BillSection(
         SectionKind.DELIVERY,
         "Delivery",
         (
             _customer_charge(plan, period),
-            _metered("Delivery", usage, plan.unit, plan.delivery_rate),
+            *(
+                _metered(charge.name, charged, plan.unit, charge.rate, charge.category)
+                for charge in plan.delivery
+            ),
         ),
     )
-    supply = _supply(plan, usage, esco)
+    supply = _supply(plan, charged, esco, exported=max(-usage, Decimal(0)))
     subtotal = delivery.subtotal + supply.subtotal
+    issued_on = min(period.end + timedelta(days=ISSUE_LAG_DAYS), today)
+    due_on = issued_on + timedelta(days=DUE_DAYS)
     return Bill(
         period_start=period.start,
         period_end=period.end,
-        issued_on=min(period.end + timedelta(days=ISSUE_LAG_DAYS), today),
+        issued_on=issued_on,
         rate_plan=plan.code,
         sections=(delivery, supply, _tax(plan, subtotal)),
         usage=usage,
         usage_unit=plan.unit,
+        due_on=due_on,
+        paid_on=due_on - timedelta(days=PAID_DAYS_BEFORE_DUE) if due_on < today else None,
     )
 
 
@@ -88,33 +108,53 @@ def _customer_charge(plan: RatePlan, period: BillPeriod) -> LineItem:
     """The monthly charge, prorated by days when the tenure covers part of the month."""
     month_days = period.month.days
     if period.days == month_days:
-        return LineItem("Basic service charge", plan.customer_charge)
+        return LineItem("Basic service charge", plan.customer_charge, category="fixed")
     amount = round_money(plan.customer_charge * period.days / month_days)
     return LineItem(
         f"Basic service charge ({period.days} of {month_days} days)",
         amount,
         quantity=Decimal(period.days),
         unit="days",
+        category="fixed",
     )
 
 
-def _metered(description: str, usage: Decimal, unit: str, rate: Decimal) -> LineItem:
+def _metered(description: str, usage: Decimal, unit: str, rate: Decimal, category: str) -> LineItem:
     return LineItem(
         f"{description} {usage} {unit} × ${rate}",
         round_money(usage * rate),
         quantity=usage,
         unit=unit,
         rate=rate,
+        category=category,
     )
 
 
-def _supply(plan: RatePlan, usage: Decimal, esco: Esco | None) -> BillSection:
-    """Utility supply, or the ESCO's supply charge when the account buys from one."""
+def _supply(plan: RatePlan, usage: Decimal, esco: Esco | None, *, exported: Decimal) -> BillSection:
+    """Utility supply, or the ESCO's supply charge when the account buys from one.
+
+    A net export (``exported`` > 0) is credited at the energy price: delivery plus supply.
+    """
     if esco is None:
-        item = _metered("Supply", usage, plan.unit, plan.supply_rate)
-        return BillSection(SectionKind.SUPPLY, "Supply", (item,))
-    item = _metered(f"{esco.name} supply", usage, plan.unit, esco.rate_for(plan.commodity))
-    return BillSection(SectionKind.ESCO, f"Supply by {esco.name} (ESCO)", (item,))
+        rate = plan.supply_rate
+        kind, title, name = SectionKind.SUPPLY, "Supply", "Supply"
+    else:
+        rate = esco.rate_for(plan.commodity)
+        kind, title, name = SectionKind.ESCO, f"Supply by {esco.name} (ESCO)", f"{esco.name} supply"
+    items = [_metered(name, usage, plan.unit, rate, "energy")]
+    if exported:
+        price = plan.delivery_rate + rate
+        items.append(
+            LineItem(
+                f"Net metering credit {exported} {plan.unit} × ${price}",
+                -round_money(exported * price),
+                quantity=exported,
+                unit=plan.unit,
+                rate=price,
+                category="credit",
+            )
+        )
+    return BillSection(kind, title, tuple(items))
 
 
 def _tax(plan: RatePlan, subtotal: Decimal) -> BillSection:
@@ -126,5 +166,6 @@ def _tax(plan: RatePlan, subtotal: Decimal) -> BillSection:
         quantity=taxable,
         unit="USD",
         rate=plan.sales_tax_rate,
+        category="tax",
     )
     return BillSection(SectionKind.TAX, "Taxes", (item,))

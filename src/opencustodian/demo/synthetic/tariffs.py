@@ -4,6 +4,10 @@ Prices are per kWh for electricity and per CCF for gas (the utility reports gas 
 §3.3h; 1 CCF = 100 ft³). A reading's cost is its usage at the plan's *energy price* (delivery
 plus the utility's supply rate) in ESPI's 10⁻⁵ currency units (DESIGN "Money and units"); the
 bill itemises the same usage and adds the customer charge and tax.
+
+The delivery rate is the sum of four volumetric charges, itemised on the bill as a utility's
+delivery section is (and as ECIS invoice details group them, seed 004): distribution,
+transmission, stranded costs (the competitive-transition charge) and conservation programs.
 """
 
 from __future__ import annotations
@@ -18,15 +22,41 @@ COST_UNITS_PER_DOLLAR = Decimal(100_000)  # ESPI cost is 10⁻⁵ of the currenc
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryCharge:
+    """One volumetric delivery charge: its line-item category, bill wording and rate."""
+
+    category: str
+    name: str
+    rate: Decimal
+
+
+def delivery_charges(
+    distribution: str, transmission: str, stranded_costs: str, conservation: str
+) -> tuple[DeliveryCharge, ...]:
+    """The four delivery charges of a plan, rates as decimal strings (five places)."""
+    return (
+        DeliveryCharge("distribution", "Distribution", Decimal(distribution)),
+        DeliveryCharge("transmission", "Transmission", Decimal(transmission)),
+        DeliveryCharge("stranded_costs", "Stranded costs", Decimal(stranded_costs)),
+        DeliveryCharge("conservation", "Conservation programs", Decimal(conservation)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class RatePlan:
     """A tariff: monthly customer charge, volumetric delivery and supply rates, sales tax."""
 
     code: str
     commodity: Commodity
     customer_charge: Decimal
-    delivery_rate: Decimal
+    delivery: tuple[DeliveryCharge, ...]
     supply_rate: Decimal
     sales_tax_rate: Decimal
+
+    @property
+    def delivery_rate(self) -> Decimal:
+        """Dollars per billing unit of every delivery charge together."""
+        return sum((charge.rate for charge in self.delivery), Decimal(0))
 
     @property
     def unit(self) -> str:
@@ -69,7 +99,7 @@ RESIDENTIAL_ELECTRIC = RatePlan(
     "EL1 Residential",
     Commodity.ELECTRICITY,
     Decimal("18.00"),
-    Decimal("0.16500"),
+    delivery_charges("0.11800", "0.03100", "0.00850", "0.00750"),
     Decimal("0.11000"),
     Decimal("0.045"),
 )
@@ -77,7 +107,7 @@ RESIDENTIAL_NET_METERING = RatePlan(
     "EL1 Residential Net Metering",
     Commodity.ELECTRICITY,
     Decimal("18.00"),
-    Decimal("0.16500"),
+    delivery_charges("0.11800", "0.03100", "0.00850", "0.00750"),
     Decimal("0.11000"),
     Decimal("0.045"),
 )
@@ -85,7 +115,7 @@ COMMERCIAL_ELECTRIC = RatePlan(
     "EL2 General Small",
     Commodity.ELECTRICITY,
     Decimal("31.50"),
-    Decimal("0.14200"),
+    delivery_charges("0.10100", "0.02700", "0.00750", "0.00650"),
     Decimal("0.10500"),
     Decimal("0.08875"),
 )
@@ -93,7 +123,7 @@ RESIDENTIAL_GAS = RatePlan(
     "G1 Residential Gas",
     Commodity.GAS,
     Decimal("24.00"),
-    Decimal("0.95000"),
+    delivery_charges("0.78000", "0.11000", "0.02500", "0.03500"),
     Decimal("0.52000"),
     Decimal("0.045"),
 )
@@ -101,7 +131,7 @@ COMMERCIAL_GAS = RatePlan(
     "G2 General Gas",
     Commodity.GAS,
     Decimal("45.00"),
-    Decimal("0.72000"),
+    delivery_charges("0.59000", "0.08500", "0.01500", "0.03000"),
     Decimal("0.48000"),
     Decimal("0.08875"),
 )

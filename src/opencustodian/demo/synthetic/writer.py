@@ -313,6 +313,8 @@ def _bill_row(entry: PendingBill) -> models.Bill:
         usage=bill.usage,
         usage_unit=bill.usage_unit,
         total=bill.total,  # the exact sum of the line items (domain.billing.Bill.total)
+        due_on=bill.due_on,
+        paid_on=bill.paid_on,
     )
 
 
@@ -331,6 +333,7 @@ def _line_item_row(section_id: int, position: int, line: LineItem) -> models.Bil
         quantity=line.quantity,
         unit=line.unit,
         rate=line.rate,
+        category=line.category,
     )
 
 

@@ -179,7 +179,7 @@ def granted(
     """
     accounts = sorted(set(account_numbers))
     points = sorted(set(servicepoint_numbers))
-    expires = end.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    expires = end.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return [
         {
             "type": kind,

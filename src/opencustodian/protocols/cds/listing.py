@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 MAX_PAGE: Final = 100
 MAX_FILTER_VALUES: Final = 200
 MAX_PARAMETER_LENGTH: Final = 8_000
+#: The largest ``offset`` read (nine digits): a page beyond it would be empty anyway.
+MAX_OFFSET: Final = 999_999_999
 PAGING: Final = frozenset({"offset", "limit"})
 
 
@@ -67,7 +69,7 @@ def parse_listing_query(
             raise ListingQueryError(msg)
         seen[name] = value
     filters = {name: _values(name, value) for name, value in seen.items() if name not in PAGING}
-    offset = _number("offset", seen.get("offset"), 0, None)
+    offset = _number("offset", seen.get("offset"), 0, MAX_OFFSET)
     limit = _number("limit", seen.get("limit"), 1, MAX_PAGE) if "limit" in seen else default_limit
     return ListingQuery(filters, offset, limit)
 
@@ -85,7 +87,8 @@ def _values(name: str, value: str) -> frozenset[str]:
 def _number(name: str, text: str | None, low: int, high: int | None) -> int:
     if text is None:
         return low
-    if not text.isdigit() or len(text) > 9:  # noqa: PLR2004 - nine digits is a billion
+    # ASCII digits only: str.isdigit() also takes "²" (which int() refuses: a 500) and "٣".
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:  # noqa: PLR2004 - a billion
         msg = f"{name}: {text!r} is not a whole number"
         raise ListingQueryError(msg)
     number = int(text)
@@ -97,36 +100,47 @@ def _number(name: str, text: str | None, low: int, high: int | None) -> int:
 
 
 def date_bound(name: str, query: ListingQuery) -> date | None:
-    """A ``before``/``after`` filter as a date (its single value, ISO 8601)."""
-    values = query.filters.get(name)
-    if not values:
+    """A ``before``/``after`` filter as a date: a date, or the date a date-time is written on."""
+    text = _single_value(name, query)
+    if text is None:
         return None
-    if len(values) != 1:
-        msg = f"{name}: one date"
-        raise ListingQueryError(msg)
-    (text,) = values
-    try:
-        return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)  # noqa: PLR2004
-    except ValueError as error:
-        msg = f"{name}: {text!r} is not an ISO 8601 date or datetime"
-        raise ListingQueryError(msg) from error
+    return _instant(name, text).date()
 
 
 def datetime_bound(name: str, query: ListingQuery) -> datetime | None:
     """A ``before``/``after`` filter as an aware instant (a bare date is its UTC midnight)."""
+    text = _single_value(name, query)
+    if text is None:
+        return None
+    moment = _instant(name, text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _single_value(name: str, query: ListingQuery) -> str | None:
+    """The one value of a date filter; None when the parameter is absent.
+
+    Given but empty (``before=``) is malformed like any other bad date, never "no filter".
+    """
     values = query.filters.get(name)
-    if not values:
+    if values is None:
         return None
     if len(values) != 1:
-        msg = f"{name}: one date or datetime"
+        msg = f"{name}: one ISO 8601 date or date-time"
         raise ListingQueryError(msg)
     (text,) = values
+    return text
+
+
+def _instant(name: str, text: str) -> datetime:
+    """The whole of ``text`` read as an ISO 8601 date or date-time (naive when no offset).
+
+    RFC 3339 §5.6 allows a lower-case ``t`` and ``z``, which ``fromisoformat`` refuses.
+    """
     try:
-        moment = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text.upper())
     except ValueError as error:
-        msg = f"{name}: {text!r} is not an ISO 8601 date or datetime"
+        msg = f"{name}: {text!r} is not an ISO 8601 date or date-time"
         raise ListingQueryError(msg) from error
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def page_links(

@@ -1,10 +1,12 @@
 """The CDS Customer Data API (CDS-WG3-01 §10) under ``/cds/v1``.
 
 Every listing takes a Bearer access token (RFC 6750), goes through the access choke point
-(``services.access.check_bearer``) and ``services.cds_records.read_grants``, and answers the
+(``services.access.check_bearer``) and ``services.cds_records.read_grants`` (aggregations,
+no customer's records, through ``cds_records.check_aggregation_reader``), and answers the
 listing envelope with exact decimals (``kit.exact_json``). Errors are RFC 9457 problem
 details; an unknown or malformed parameter is a 400, never a silently ignored filter. Every
-answered read is audited per grant, so the customer's access log shows it.
+answered read is audited per grant, so the customer's access log shows it. The OpenAPI
+document declares each listing's query parameters and its 200/400/401/403 answers.
 
 Usage segments stream: the listing is planned as month units first (paging and the period
 filters never read what they will not serve), then each unit's readings are read as the
@@ -27,6 +29,10 @@ from opencustodian.kit.ids import stable_uuid
 from opencustodian.kit.time import utc_now
 from opencustodian.protocols.cds import schema_catalog
 from opencustodian.protocols.cds.listing import (
+    MAX_FILTER_VALUES,
+    MAX_OFFSET,
+    MAX_PAGE,
+    MAX_PARAMETER_LENGTH,
     ListingQuery,
     ListingQueryError,
     date_bound,
@@ -286,6 +292,7 @@ def install(app: FastAPI) -> None:
             summary=f"List {endpoint.key.replace('_', ' ')} (CDS-WG3-01 §10)",
             responses=_responses(endpoint.schema),
             response_class=Response,
+            openapi_extra={"parameters": _query_parameters(endpoint.filters, MAX_PAGE)},
         )
     app.add_api_route(
         f"{ROOT}/usage-segments",
@@ -295,8 +302,58 @@ def install(app: FastAPI) -> None:
         summary="List usage segments (CDS-WG3-01 §10.8)",
         responses=_responses("UsageSegmentListing"),
         response_class=Response,
+        openapi_extra={"parameters": _query_parameters(USAGE_FILTERS, USAGE_PAGE_UNITS)},
     )
     with_cds_components(app)
+
+
+def _query_parameters(filters: Sequence[str], default_limit: int) -> list[dict[str, Any]]:
+    """The listing's query parameters for the OpenAPI document (``protocols.cds.listing``).
+
+    The routes read the raw query (an unknown parameter is a 400, not ignored), so FastAPI
+    cannot infer them: declared here, clients and API testers see the filters and paging
+    the listing accepts.
+    """
+    text = {"type": "string", "maxLength": MAX_PARAMETER_LENGTH}
+    when = {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+    }
+    described = {
+        "before": ("objects starting on or before this date (ISO 8601 date or date-time)", when),
+        "after": ("objects ending on or after this date (ISO 8601 date or date-time)", when),
+        "q": ("words the object's numbers, names or address contain", text),
+    }
+    listed = (
+        f"space-separated values (at most {MAX_FILTER_VALUES}); an object passes when it has"
+        " one of them"
+    )
+    parameters = [
+        {"name": name, "in": "query", "required": False, "description": text_of, "schema": schema}
+        for name in filters
+        for text_of, schema in [described.get(name, (listed, text))]
+    ]
+    parameters += [
+        {
+            "name": "offset",
+            "in": "query",
+            "required": False,
+            "description": "objects to skip (the next and previous links carry it)",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "objects per page",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE,
+                "default": default_limit,
+            },
+        },
+    ]
+    return parameters
 
 
 def with_cds_components(app: FastAPI) -> None:
@@ -357,17 +414,18 @@ def _answer_listing(request: Request, endpoint: Endpoint) -> Response:
     except ListingQueryError as error:
         return problem(400, "Bad Request", str(error))
     with context.sessions() as session:
+        now = utc_now()
         try:
             record = _authenticated(request, session)
             reader = CdsReader(session, context.engine)
-            grants = (
-                read_grants(record, endpoint.kind, _shared(reader, context))
-                if endpoint.kind is not None
-                else []
-            )
+            if endpoint.kind is None:
+                # Aggregations are no customer's records: no grant is read for them.
+                cds_records.check_aggregation_reader(record)
+                grants: list[ReadGrant] = []
+            else:
+                grants = read_grants(record, endpoint.kind, _shared(reader, context), now)
         except AccessDeniedError as error:
             return denied(error)
-        now = utc_now()
         chosen = cds_records.select(
             endpoint.build(reader, grants, cds_settings(context), now), query, bounds
         )
@@ -390,7 +448,7 @@ def _audit(
     store = SqlConsentStore(session)
     for grant in grants:
         store.record_event(
-            EventTag.DATA_READ,
+            EventTag.CDS_DATA_READ,
             f"grant:{grant.grant_uuid}",
             {"api": "cds", "path": path, "objects": len(ids)},
             f"client:{record.client_id}",
@@ -415,13 +473,13 @@ def _plan_usage(request: Request) -> Response | Iterator[bytes]:
         return problem(400, "Bad Request", str(error))
     settings = cds_settings(context)
     with context.sessions() as session:
+        now = utc_now()
         try:
             record = _authenticated(request, session)
             reader = CdsReader(session, context.engine)
-            grants = read_grants(record, RecordKind.USAGE, _shared(reader, context))
+            grants = read_grants(record, RecordKind.USAGE, _shared(reader, context), now)
         except AccessDeniedError as error:
             return denied(error)
-        now = utc_now()
         units = [
             unit
             for unit in plan_units(reader, grants, settings, now=now, period=period)
