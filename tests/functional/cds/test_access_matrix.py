@@ -28,6 +28,7 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, update
 
+from opencustodian.demo.synthetic import DEMO_PASSWORD
 from opencustodian.jobs.work import lifecycle_for
 from opencustodian.kit.time import utc_now
 from opencustodian.services.accounts import record_move_out
@@ -270,7 +271,7 @@ def revoke_in_portal(server: LiveCustodian, customer: str, grant: str) -> None:
                 "csrf": form_value(page, "csrf"),
                 "next": "/portal/connected-apps",
                 "username": CUSTOMERS[customer],
-                "password": "demo-password",
+                "password": DEMO_PASSWORD,
             },
         )
         assert signed_in.status_code == 303, signed_in.text
