@@ -649,9 +649,9 @@ def check_same_readings(cds: Walk, espi: Walk, readings: int) -> None:
 # -- main --------------------------------------------------------------------------------------
 
 
-def report(measured: Measured, readings: int, backend: str, arguments: argparse.Namespace) -> None:
+def report(measured: Measured, seeded: Seeded, backend: str, arguments: argparse.Namespace) -> None:
     """Print the figures, ending with one JSON line."""
-    cds, espi = measured.cds, measured.espi
+    cds, espi, readings = measured.cds, measured.espi, seeded.readings
     for name, walk in (("cds", cds), ("espi", espi)):
         print(
             f"{name:<5} {walk.seconds * 1000:8.1f} ms  {walk.size / 1e6:6.1f} MB"
@@ -676,6 +676,7 @@ def report(measured: Measured, readings: int, backend: str, arguments: argparse.
         "points": arguments.points,
         "days": arguments.days,
         "readings": readings,
+        "import_s": round(seeded.import_seconds, 2),
         "cds_ms": round(cds.seconds * 1000, 1),
         "cds_mb": round(cds.size / 1e6, 2),
         "cds_responses": cds.requests,
@@ -733,7 +734,7 @@ def main() -> None:
                 profile_cds(served)
         backend = engine.dialect.name
         engine.dispose()
-    report(measured, seeded.readings, backend, arguments)
+    report(measured, seeded, backend, arguments)
 
 
 if __name__ == "__main__":
