@@ -257,7 +257,7 @@ def export_feed(  # noqa: PLR0917 - Typer passes each option positionally
         feed_settings = FeedSettings(
             base_url=_display_url(settings),
             zone=profile.time_zone,
-            max_history_seconds=profile.limits.history_years * 365 * 86_400,
+            max_history_seconds=profile.limits.max_history_seconds,
             certification_href=profile.certification_url,
         )
         window = _export_window(first, last, profile.time_zone, feed_settings, now)

@@ -40,6 +40,15 @@ class Limits:
     batch_result_days: int = 7
 
     @property
+    def max_history_seconds(self) -> int:
+        """How far back any interface serves readings: ``history_years`` of 365 days.
+
+        One figure for ESPI feeds, Bulk, CDS and the CLI export, so every interface serves the
+        same window of the same grant.
+        """
+        return self.history_years * 365 * 86_400
+
+    @property
     def real_time_window(self) -> timedelta:
         """How far back readings count as real-time (provisional)."""
         return timedelta(hours=self.real_time_window_hours)

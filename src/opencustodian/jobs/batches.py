@@ -62,7 +62,6 @@ GZIP_LEVEL: Final = 1
 #: A Bulk feed covering fewer usage points is written by one process: below this, starting
 #: worker processes (about half a second each) costs more than it saves.
 PARALLEL_MIN_POINTS: Final = 64
-SECONDS_PER_YEAR: Final = 365 * 86_400
 SUFFIX: Final = ".xml.gz"
 
 # One batch at a time per web process when jobs run in-process (development, the demo): a
@@ -94,7 +93,7 @@ def batch_environment(
     feed = FeedSettings(
         base_url=base_url,
         zone=profile.time_zone,
-        max_history_seconds=limits.history_years * SECONDS_PER_YEAR,
+        max_history_seconds=limits.max_history_seconds,
         certification_href=profile.certification_url,
         real_time_window_seconds=int(limits.real_time_window.total_seconds()),
         real_time_latency_seconds=int(limits.real_time_latency.total_seconds()),

@@ -121,8 +121,9 @@ def cds_settings(context: AppContext) -> CdsSettings:
         profile.name,
         profile.short_name,
     )
-    max_history = profile.limits.history_years * 366 * 86_400
-    return CdsSettings(context.base_url, profile.time_zone, max_history, utility)
+    return CdsSettings(
+        context.base_url, profile.time_zone, profile.limits.max_history_seconds, utility
+    )
 
 
 def problem(

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from opencustodian.web.app import AppContext
 
 ROOT = "/espi/1_1/resource"
-SECONDS_PER_YEAR = 365 * 86_400
 GZIP_WBITS = 31  # zlib: gzip header and trailer (RFC 1952)
 
 
@@ -156,7 +155,7 @@ def feed_settings(context: AppContext) -> FeedSettings:
     return FeedSettings(
         base_url=context.base_url,
         zone=context.profile.time_zone,
-        max_history_seconds=limits.history_years * SECONDS_PER_YEAR,
+        max_history_seconds=limits.max_history_seconds,
         certification_href=context.profile.certification_url,
         real_time_window_seconds=int(limits.real_time_window.total_seconds()),
         real_time_latency_seconds=int(limits.real_time_latency.total_seconds()),
