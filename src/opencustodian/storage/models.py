@@ -26,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -94,14 +95,23 @@ class RetailCustomer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
-    username: Mapped[str] = mapped_column(String(120), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
+    #: None until the customer registers for the portal (seed 003 FR 6: a customer of record
+    #: may share data by an emailed agreement without ever having registered).
+    username: Mapped[str | None] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     is_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Preferred language of correspondence (``en``/``es``), None when never stated.
+    language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    @property
+    def registered(self) -> bool:
+        """Whether the customer has a portal login."""
+        return self.username is not None
 
     accounts: Mapped[list[Account]] = relationship(back_populates="customer", lazy="raise")
 
@@ -479,6 +489,8 @@ class ThirdPartyApplication(Base):
     #: The client secret sealed (AES-GCM under the custodian's key), kept only when the third
     #: party signs ECIS requests with HS256: an HMAC cannot be checked against a hash.
     client_secret_sealed: Mapped[str | None] = mapped_column(String(300))
+    #: The company's privacy policy, linked from agreement invitations (seed 003 EM201).
+    privacy_policy_uri: Mapped[str | None] = mapped_column(String(500))
 
 
 class AdminUser(Base):
@@ -634,3 +646,173 @@ class BatchJob(Base):
     file_name: Mapped[str | None] = mapped_column(String(200))
     byte_count: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ThirdPartyUser(Base):
+    """A person who signs in to the third-party portal for one company (seed 003 FR 4, 5, 10).
+
+    The company is the registered application: its name is the agreement's company name.
+    """
+
+    __tablename__ = "third_party_users"
+    __table_args__ = (CheckConstraint("role IN ('administrator', 'agent', 'viewer')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("third_party_applications.id"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class EnergyDataAgreement(Base):
+    """A letter of authorization for one meter (seed 003 "Customer Agreement"; FR 12).
+
+    The customer block is kept as the third party typed it (or, for a registered customer, as
+    the records filled it in, FR 2): it is what the customer was shown and accepted.
+    """
+
+    __tablename__ = "energy_data_agreements"
+    __table_args__ = (
+        CheckConstraint("kind IN ('one_time', 'ongoing')", name="kind"),
+        CheckConstraint(
+            "status IN ('pending', 'complete', 'rejected', 'not_accepted', 'active', "
+            "'extension_pending', 'terminated', 'expired')",
+            name="status",
+        ),
+        CheckConstraint("customer_class IN ('residential', 'business')", name="customer_class"),
+        Index("ix_energy_data_agreements_limit", "application_id", "esiid", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("third_party_applications.id"), index=True
+    )
+    initiated_by: Mapped[int | None] = mapped_column(ForeignKey("third_party_users.id"))
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_points.id"), index=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    esiid: Mapped[str] = mapped_column(String(40))
+    meter_number: Mapped[str] = mapped_column(String(40))
+    #: The customer of record holding the meter at initiation (who may accept on the portal).
+    retail_customer_id: Mapped[int] = mapped_column(ForeignKey("retail_customers.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    customer_registered: Mapped[bool] = mapped_column(Boolean)
+    customer_class: Mapped[str] = mapped_column(String(12))
+    first_name: Mapped[str] = mapped_column(String(100))
+    middle_initial: Mapped[str] = mapped_column(String(1), default="")
+    last_name: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(100), default="")
+    company_name: Mapped[str] = mapped_column(String(100), default="")
+    street: Mapped[str] = mapped_column(String(100))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(2))
+    zip_code: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str | None] = mapped_column(String(5))
+    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_phone: Mapped[str] = mapped_column(String(100), default="")
+    contact_email: Mapped[str] = mapped_column(String(254))
+    report_type: Mapped[str | None] = mapped_column(String(10))
+    report_duration: Mapped[str | None] = mapped_column(String(3))
+    term_months: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    invitation_expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: The day data access starts (acceptance) and ends (ongoing: exclusive end date).
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    #: An extension asked for and awaiting the customer (Extension Pending): the new end date.
+    proposed_end_date: Mapped[date | None] = mapped_column(Date)
+    #: The consent engine's grant an accepted ongoing agreement opened.
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"), index=True)
+    ended_by: Mapped[str | None] = mapped_column(String(20))
+
+
+class AgreementInvitation(Base):
+    """An emailed invitation's accept/reject links: a random token stored only as a hash.
+
+    Each invitation (the first, and each extension request) has its own token; a resend
+    (EM202) mails the same links again. The token works once (``used_at``) and only while
+    its agreement awaits the customer in the status it was issued for (FR 14).
+    """
+
+    __tablename__ = "agreement_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("energy_data_agreements.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_for: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class AgreementReport(Base):
+    """The CSV usage report of an accepted one-time agreement, built by a job (seed 003 EM204)."""
+
+    __tablename__ = "agreement_reports"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'running', 'ready', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("energy_data_agreements.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    row_count: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OutgoingEmail(Base):
+    """An email in the outbox: queued with the change it reports, sent by a job with retries.
+
+    With no SMTP server configured the outbox is the development mailbox (``/dev/mailbox``).
+    A link token in a message is not stored in its bodies: they hold a placeholder and the
+    token is kept sealed (AES-GCM under the custodian's key) until the message is sent, then
+    dropped, so reading this table never yields a working accept link.
+    """
+
+    __tablename__ = "outgoing_emails"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'held')", name="status"),
+        Index("ix_outgoing_emails_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(20))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    sealed_secret: Mapped[str | None] = mapped_column(String(300))
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("energy_data_agreements.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(500))

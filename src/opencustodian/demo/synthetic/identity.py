@@ -53,6 +53,16 @@ def username(index: int, *, former: bool = False) -> str:
     return f"customer{index:04d}" + ("-prev" if former else "")
 
 
+#: Every tenth customer of record never registered for the portal (seed 003 FR 6): they can
+#: still share data through an emailed Energy Data Agreement, then register.
+UNREGISTERED_EVERY = 10
+
+
+def registers(index: int) -> bool:
+    """Whether customer ``index`` has a portal login (``customer0010``, ``…0020`` have none)."""
+    return index % UNREGISTERED_EVERY != 0
+
+
 def draw_person(rng: random.Random, login: str, *, business: bool) -> Person:
     """A fictional person (and business name) for ``login``."""
     first, last = rng.choice(names.FIRST_NAMES), rng.choice(names.LAST_NAMES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from opencustodian.demo.synthetic.identity import registers
 from opencustodian.demo.synthetic.reading_types import electricity_type, gas_type
 from opencustodian.domain.customers import AccountStatus
 from opencustodian.domain.metering import Channel, Commodity, channel_flow_direction
@@ -85,8 +86,8 @@ def _people_and_premises(context: SeedContext, plan: CustomerPlan) -> CustomerRo
     people = [
         RetailCustomer(
             uuid=context.uuid("customer", plan.index, holding.holder),
-            username=holding.person.username,
-            password_hash=context.password_hash,
+            username=holding.person.username if registers(plan.index) else None,
+            password_hash=context.password_hash if registers(plan.index) else None,
             first_name=holding.person.first_name,
             last_name=holding.person.last_name,
             email=holding.person.email,
