@@ -67,7 +67,26 @@ PAIR_OF_REGISTERED_CUSTOMER = (
 
 
 class AgreementRuleError(ValueError):
-    """A request the seed's rules refuse; the message is what the user is shown."""
+    """A request the seed's rules refuse; the message is what the user is shown.
+
+    ``reasons`` lists the seed's bullet points under the message, when it has them (FR 3).
+    """
+
+    def __init__(self, message: str, *, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reasons = reasons
+
+    def __str__(self) -> str:
+        return " ".join((self.message, *self.reasons))
+
+
+class AgreementNotFoundError(LookupError):
+    """No agreement by that number is visible to the caller (not theirs, or none at all)."""
+
+
+class StatusChangedError(AgreementRuleError):
+    """FR 14: the agreement's status changed before this answer arrived."""
 
 
 class AgreementKind(StrEnum):
@@ -641,3 +660,167 @@ def search_matches(search: AgreementSearch, value: str | None) -> bool:
         if folded.startswith(wanted) if term.prefix else folded == wanted:
             return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementView:
+    """Everything an agreement's pages and emails print (seed 003 View & Edit page, EM201)."""
+
+    number: str
+    kind: AgreementKind
+    status: AgreementStatus
+    company_name: str
+    privacy_policy_uri: str | None
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    customer: CustomerDetails
+    customer_class: CustomerClass
+    customer_registered: bool
+    esiid: str
+    meter_number: str
+    created_at: datetime
+    invitation_expires_at: datetime
+    report_type: ReportType | None = None
+    report_duration: ReportDuration | None = None
+    term: OngoingTerm | None = None
+    comments: str = ""
+    start_date: date | None = None
+    end_date: date | None = None
+    proposed_end_date: date | None = None
+
+    @property
+    def masked_esiid(self) -> str:
+        """EM201: the ESIID with all but its last seven characters hidden."""
+        return mask_esiid(self.esiid)
+
+    @property
+    def description(self) -> str:
+        """What the customer authorizes, in one sentence (EM201's bullets)."""
+        if self.kind is AgreementKind.ONE_TIME:
+            assert self.report_type is not None  # noqa: S101 - AgreementTerms guarantees it
+            assert self.report_duration is not None  # noqa: S101 - as above
+            return (
+                f"A single energy usage report to {self.company_name}: "
+                f"{self.report_type.label} usage data for the last {self.report_duration.label}."
+            )
+        assert self.term is not None  # noqa: S101 - as above
+        return (
+            f"Access for {self.company_name} to this meter's service address, meter number, "
+            f"ESIID and 15-minute usage data for {self.term.label}, until the agreement "
+            f"ends or you terminate it."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeterHolder:
+    """Who holds a meter today: the facts FR 2 fills in and FR 3 validates against."""
+
+    service_point_id: int
+    meter_id: int
+    esiid: str
+    meter_number: str
+    account_id: int
+    customer_id: int
+    registered: bool
+    customer: CustomerDetails
+    is_business: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementState:
+    """The facts the state machine and its side effects need about one agreement."""
+
+    agreement_id: int
+    number: str
+    kind: AgreementKind
+    status: AgreementStatus
+    application_id: int
+    customer_id: int
+    service_point_id: int
+    account_id: int
+    grant_id: int | None = None
+    term: OngoingTerm | None = None
+    report_duration: ReportDuration | None = None
+    end_date: date | None = None
+    proposed_end_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewAgreement:
+    """One agreement to insert (FR 12: one per meter of the initiation request)."""
+
+    number: str
+    application_id: int
+    initiated_by: int | None
+    holder: MeterHolder
+    registered: bool
+    customer_class: CustomerClass
+    customer: CustomerDetails
+    contact: ThirdPartyContact
+    terms: AgreementTerms
+    created_at: datetime
+    invitation_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationFacts:
+    """An invitation link's token row and its agreement's status now."""
+
+    agreement_id: int
+    issued_for: AgreementStatus
+    expires_at: datetime
+    used: bool
+    current: AgreementStatus
+
+
+class InvitationOutcome(StrEnum):
+    """What opening an invitation link found (BR 8, FR 13, FR 14)."""
+
+    OPEN = "open"
+    EXPIRED = "expired"
+    STATUS_CHANGED = "status_changed"
+    UNKNOWN = "unknown"
+
+    @property
+    def message(self) -> str:
+        """What the customer is told."""
+        return _OUTCOME_MESSAGES[self]
+
+
+_OUTCOME_MESSAGES = {
+    InvitationOutcome.OPEN: "",
+    InvitationOutcome.EXPIRED: (
+        "This invitation has expired: it was not accepted or rejected within 30 days."
+    ),
+    InvitationOutcome.STATUS_CHANGED: (
+        "This invitation has expired due to a change in the agreement's status. Go to My "
+        "Account / 3rd Party Agreements to review your agreements."
+    ),
+    InvitationOutcome.UNKNOWN: (
+        "This link is not valid. Use the links in the invitation email exactly as they arrived, "
+        "or go to My Account / 3rd Party Agreements."
+    ),
+}
+
+
+def invitation_outcome(
+    *,
+    issued_for: AgreementStatus,
+    current: AgreementStatus,
+    expires_at: datetime,
+    used: bool,
+    now: datetime,
+) -> InvitationOutcome:
+    """Whether an invitation link may still be answered, and if not, why.
+
+    FR 14: a status change since the invitation was issued (or the link already used) voids it;
+    BR 8 / FR 13: after 30 days the invitation has expired, even before the daily job ran.
+    """
+    if used or current is not issued_for:
+        if current is AgreementStatus.NOT_ACCEPTED:
+            return InvitationOutcome.EXPIRED
+        return InvitationOutcome.STATUS_CHANGED
+    if require_aware(now) >= require_aware(expires_at):
+        return InvitationOutcome.EXPIRED
+    return InvitationOutcome.OPEN

@@ -12,10 +12,20 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from datetime import date, datetime
 
+    from opencustodian.domain.agreements import (
+        AgreementSearch,
+        AgreementState,
+        AgreementStatus,
+        AgreementView,
+        InvitationFacts,
+        MeterHolder,
+        NewAgreement,
+    )
     from opencustodian.domain.batches import BatchJob, BatchRequest, SharedGrant
     from opencustodian.domain.consent import AccessRecord, EndedGrant, EndReason
     from opencustodian.domain.customer_facts import CustomerRecord
     from opencustodian.domain.ingest import MergeCounts, SourceMeterReading, SourceServicePoint
+    from opencustodian.domain.mail import EmailDraft, OutboxEmail
     from opencustodian.domain.metering import (
         BillFacts,
         ChannelFacts,
@@ -317,4 +327,170 @@ class BatchStore(Protocol):
         self, tag: str, events: Sequence[tuple[str, dict[str, object]]], actor: str
     ) -> None:
         """Append audit events, (subject, data) each, in the same transaction."""
+        ...
+
+
+class AgreementMailer(Protocol):
+    """Queues the Energy Data Agreement emails (seed 003 EM201–EM205) in the outbox.
+
+    Each call queues in the caller's transaction: a message is never sent for a change that
+    did not commit. ``link_token`` is the invitation's secret (accept and reject links).
+    """
+
+    def invitation(self, agreement: AgreementView, link_token: str, *, resend: bool) -> None:
+        """EM201 (or EM202 when ``resend``) to the customer: accept and reject links."""
+        ...
+
+    def accepted(self, agreement: AgreementView) -> None:
+        """EM203: confirmation (a copy of the agreement) to the customer, notice to the party."""
+        ...
+
+    def rejected(self, agreement: AgreementView) -> None:
+        """EM205: the third party learns the customer rejected the agreement."""
+        ...
+
+    def report_completed(self, agreement: AgreementView) -> None:
+        """EM204: the third party's one-time report is ready to download."""
+        ...
+
+
+class AgreementStore(Protocol):
+    """What the agreement use cases need from storage (one transaction)."""
+
+    def meter_holder(self, esiid: str, meter_number: str, today: date) -> MeterHolder | None:
+        """Who holds the ESIID's service point today, if that meter is installed there now."""
+        ...
+
+    def one_time_created_since(
+        self, application_id: int, esiid: str, since: datetime
+    ) -> list[datetime]:
+        """When the party's one-time agreements for ``esiid`` since ``since`` were initiated."""
+        ...
+
+    def company(self, application_id: int) -> tuple[str, str | None]:
+        """The third party's company name and privacy-policy link."""
+        ...
+
+    def number_taken(self, number: str) -> bool:
+        """Whether an agreement already has ``number``."""
+        ...
+
+    def add(self, new: NewAgreement) -> int:
+        """Insert a Pending agreement; its id."""
+        ...
+
+    def add_invitation(
+        self,
+        agreement_id: int,
+        token_hash: str,
+        issued_for: AgreementStatus,
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """Keep a new invitation token's hash."""
+        ...
+
+    def invitation(self, token_hash: str) -> InvitationFacts | None:
+        """The invitation whose token hashes to ``token_hash``."""
+        ...
+
+    def use_invitations(self, agreement_id: int, now: datetime) -> None:
+        """Void every open invitation link of the agreement."""
+        ...
+
+    def change_status(
+        self,
+        agreement_id: int,
+        seen: AgreementStatus,
+        status: AgreementStatus,
+        now: datetime,
+        **fields: object,
+    ) -> bool:
+        """Move from ``seen`` to ``status``; False when it had moved meanwhile."""
+        ...
+
+    def add_report(self, agreement_id: int, start: date, end: date, now: datetime) -> None:
+        """Queue a one-time report."""
+        ...
+
+    def open_grant(
+        self, state: AgreementState, scope: str, start: datetime, end: datetime, now: datetime
+    ) -> int:
+        """An active grant for the agreement's service point; its id."""
+        ...
+
+    def extend_grant(self, grant_id: int, end: datetime, now: datetime) -> None:
+        """Move a grant's end."""
+        ...
+
+    def record_event(self, tag: str, subject: str, data: dict[str, object], actor: str) -> None:
+        """Audit one event."""
+        ...
+
+    def state(self, agreement_id: int) -> AgreementState | None:
+        """The rule-relevant facts of one agreement."""
+        ...
+
+    def state_by_number(self, number: str) -> AgreementState | None:
+        """The agreement with ``number``."""
+        ...
+
+    def view(self, agreement_id: int) -> AgreementView:
+        """What pages and emails print."""
+        ...
+
+    def views(
+        self,
+        *,
+        application_id: int | None = None,
+        customer_id: int | None = None,
+        search: AgreementSearch | None = None,
+        limit: int | None = None,
+    ) -> list[AgreementView]:
+        """Agreements of a party or a customer, newest first."""
+        ...
+
+    def awaiting_past(self, now: datetime) -> list[int]:
+        """Agreements whose open invitation is 30 days old."""
+        ...
+
+    def ongoing_past_end(self, today: date) -> list[int]:
+        """Open ongoing agreements whose end date has come."""
+        ...
+
+
+class MailOutbox(Protocol):
+    """Outgoing email (``storage.mail.SqlMailOutbox``); the caller owns the transaction.
+
+    Messages are queued with the change they report and sent afterwards (``services.mail``).
+    """
+
+    def queue(self, draft: EmailDraft, *, sealed_secret: str | None, held: bool) -> int:
+        """Store a message, due at once (or held for the dev mailbox); returns its id."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxEmail]:
+        """Pending messages due at ``now``, oldest first, each claimed until ``lease_until``.
+
+        A claimed message is not due for another caller, so two workers never send it twice;
+        a worker that dies mid-send leaves it due again when the lease ends.
+        """
+        ...
+
+    def record_attempt(
+        self, email_id: int, *, now: datetime, error: str | None, retry_at: datetime | None
+    ) -> None:
+        """Record one attempt: sent (sealed secret dropped), retry at ``retry_at``, or failed."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending message is next due (None: nothing left to send)."""
+        ...
+
+    def messages(self, *, to_address: str | None = None, limit: int = 100) -> list[OutboxEmail]:
+        """The newest messages first, optionally only those to one recipient."""
+        ...
+
+    def message(self, email_id: int) -> OutboxEmail | None:
+        """One message by id."""
         ...

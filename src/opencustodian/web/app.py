@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from opencustodian import __version__
 from opencustodian.config import Environment, Settings
+from opencustodian.jobs.agreements import agreement_mailer_for
 from opencustodian.jobs.queue import dispatcher_for
 from opencustodian.jobs.work import lifecycle_for
 from opencustodian.oauth.endpoints import OAuthEdge, TokenRateLimiter
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from opencustodian.domain.ports import AgreementMailer
     from opencustodian.jobs.queue import JobDispatcher
     from opencustodian.services.consent import GrantLifecycle
 
@@ -51,6 +53,8 @@ class AppContext:
     base_url: str
     jobs: JobDispatcher
     lifecycle: Callable[[Session], GrantLifecycle]
+    #: The Energy Data Agreement emails (EM201–EM205) for one session's outbox.
+    agreement_mailer: Callable[[Session], AgreementMailer]
 
     @property
     def key(self) -> str:
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         base_url,
         dispatcher_for(settings.jobs_url, sessions),
         lifecycle_for(base_url),
+        agreement_mailer_for(settings, profile, base_url),
     )
     app = FastAPI(title="OpenCustodian", version=__version__, docs_url="/docs")
     app.state.context = context

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 CUSTOMER_KEY = "customer_id"
 VERIFIED_ACCOUNT_KEY = "verified_account_id"
 ADMIN_KEY = "admin_id"
+PARTNER_KEY = "partner_user_id"
 CSRF_KEY = "csrf"
 
 
@@ -56,6 +57,18 @@ def admin_id(request: Request) -> int | None:
     """The signed-in utility operator, if any."""
     value = request.session.get(ADMIN_KEY)
     return value if isinstance(value, int) else None
+
+
+def partner_user_id(request: Request) -> int | None:
+    """The signed-in third-party portal user, if any."""
+    value = request.session.get(PARTNER_KEY)
+    return value if isinstance(value, int) else None
+
+
+def sign_in_partner(request: Request, user: int) -> None:
+    """Start a third-party portal session (a fresh one)."""
+    request.session.clear()
+    request.session[PARTNER_KEY] = user
 
 
 def sign_in_customer(request: Request, customer: int, account: int | None = None) -> None:
