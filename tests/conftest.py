@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from opencustodian.storage import db
+from tests.mail import smtp_server  # noqa: F401 - the SMTP server fixture, for every test
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

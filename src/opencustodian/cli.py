@@ -450,6 +450,7 @@ def serve(
 
     settings = Settings()
     with _migrated_engine(settings) as engine:
+        _housekeeping(settings, engine)
         uvicorn.run(
             create_app(settings, engine),
             host=host or settings.host,
@@ -528,6 +529,7 @@ def _serve_both(
         )
     )
     with _migrated_engine(settings) as engine:
+        _housekeeping(settings, engine)
         servers = [
             uvicorn.Server(uvicorn.Config(app, host=settings.host, port=port, log_level="info"))
             for app, port in ((create_app(settings, engine), ports[0]), (thirdparty, ports[1]))
@@ -537,6 +539,15 @@ def _serve_both(
             await asyncio.gather(*(server.serve() for server in servers))
 
         asyncio.run(run_both())
+
+
+def _housekeeping(settings: Settings, engine: Engine) -> None:
+    """Periodic agreement work in this process when no workers run it (see jobs.agreements)."""
+    from opencustodian.jobs.agreements import start_housekeeping  # noqa: PLC0415 - serving only
+
+    profile = load_profile(settings.profile)
+    base_url = (settings.base_url or profile.base_url).rstrip("/")
+    start_housekeeping(db.session_factory(engine), settings, profile, base_url)
 
 
 @app.command()

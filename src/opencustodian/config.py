@@ -6,14 +6,19 @@ identity and policy limits live in the custodian profile (``profile.py``).
 
 from __future__ import annotations
 
+from email.utils import formataddr, parseaddr
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opencustodian.kit.smtp_url import parse_smtp_url
+
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+#: The sender address when ``OPENCUSTODIAN_MAIL_FROM`` is unset (the display name is the utility's).
+DEFAULT_MAIL_ADDRESS = "no-reply@localhost"
 
 
 class Environment(StrEnum):
@@ -52,6 +57,33 @@ class Settings(BaseSettings):
     #: Processes one large Bulk feed is written with (each compresses its share of the
     #: usage points); unset: one per CPU.
     batch_processes: int | None = Field(default=None, ge=1)
+    #: The SMTP server outgoing email goes through: ``smtp://[user:pass@]host:port`` (add
+    #: ``?starttls=true`` to upgrade the connection) or ``smtps://…`` (implicit TLS). Unset:
+    #: email is kept in the outbox, unsent, and shown on the development mailbox page.
+    smtp_url: str | None = None
+    #: The ``From`` of outgoing email (``Name <address>``); unset: the utility's name with
+    #: ``no-reply@localhost``.
+    mail_from: str | None = None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        """Refuse a malformed SMTP URL at start-up rather than at the first email."""
+        if value is None or not value.strip():
+            return None
+        parse_smtp_url(value)  # raises ValueError saying what is wrong
+        return value.strip()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str | None) -> str | None:
+        """A sender must be one address, optionally with a display name."""
+        if value is None or not value.strip():
+            return None
+        if "\n" in value or "\r" in value or "@" not in parseaddr(value)[1]:
+            msg = f"OPENCUSTODIAN_MAIL_FROM: {value!r} is not 'Name <address>' or an address"
+            raise ValueError(msg)
+        return value.strip()
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
@@ -66,6 +98,10 @@ class Settings(BaseSettings):
     def allows_plain_http(self) -> bool:
         """Whether OAuth endpoints may be served without TLS (development and tests only)."""
         return self.environment in {Environment.DEVELOPMENT, Environment.TESTING}
+
+    def mail_sender(self, utility_name: str) -> str:
+        """The ``From`` header: ``mail_from``, or the utility's name with a no-reply address."""
+        return self.mail_from or formataddr((utility_name, DEFAULT_MAIL_ADDRESS))
 
     @property
     def resolved_batch_dir(self) -> Path:

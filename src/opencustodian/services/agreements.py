@@ -52,6 +52,7 @@ from opencustodian.domain.consent import EndReason
 from opencustodian.domain.events import EventTag
 from opencustodian.kit.time import local_midnight, require_aware
 from opencustodian.kit.tokens import hash_secret
+from opencustodian.services.agreement_reports import report_period
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -375,8 +376,8 @@ class AgreementService:
         """The report covers the chosen duration of whole days before acceptance."""
         assert state.report_duration is not None  # noqa: S101 - one-time agreements have one
         self._move(state, target, start_date=self.today)
-        start = state.report_duration.start_before(self.today)
-        self._store.add_report(state.agreement_id, start, self.today, self._now)
+        start, end = report_period(state.report_duration, self.today)
+        self._store.add_report(state.agreement_id, start, end, self._now)
         self.effects.reports.append(state.agreement_id)
 
     def _accept_ongoing(self, state: AgreementState, target: AgreementStatus) -> None:

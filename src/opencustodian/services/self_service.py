@@ -8,8 +8,9 @@ service point id is refused exactly like an unknown one, so ids cannot be probed
 
 The access log lists the audited third-party reads of the customer's own grants — Green
 Button (ESPI) feeds, CDS listings and ECIS requests (``EventTag.DATA_READ``, ``CDS_DATA_READ``,
-``ECIS_DATA_READ``) — in plain words, each naming the API that read (DESIGN.md: "customers can
-see who read their data").
+``ECIS_DATA_READ``) — and the usage reports of their one-time Energy Data Agreements
+(``AGREEMENT_REPORT_READ``), in plain words, each naming the API that read (DESIGN.md:
+"customers can see who read their data").
 """
 
 from __future__ import annotations
@@ -227,8 +228,29 @@ _ECIS_WORDS: Final = {
     "invoice": "One bill: its total, due date and whether it is paid",
     "invoice_detail": "One bill in detail: usage, rates and charges",
 }
+
+# -- one-time Energy Data Agreement reports (seed 003, EM204) ---------------------------------
+
+#: The ``api`` of a one-time agreement's usage report read (``EventTag.AGREEMENT_REPORT_READ``).
+AGREEMENT_READS: Final = "agreement"
+
+
+def agreement_report_words(path: str) -> str:
+    """``Usage report for agreement 102512000233``: the read a one-time agreement's report made.
+
+    The event's ``path`` is ``agreements/<number>`` (``services.agreement_reports``).
+    """
+    number = path.rstrip("/").rsplit("/", 1)[-1]
+    return f"Usage report for agreement {number}" if number else "A usage report you agreed to"
+
+
 #: How the log names each API.
-API_NAMES: Final = {"espi": "Green Button (ESPI)", "cds": "CDS", "ecis": "ECIS"}
+API_NAMES: Final = {
+    "espi": "Green Button (ESPI)",
+    "cds": "CDS",
+    "ecis": "ECIS",
+    AGREEMENT_READS: "Energy Data Agreement",
+}
 
 
 def describe_read(path: str, api: str = "espi", request_type: str | None = None) -> str:
@@ -270,7 +292,11 @@ def _entry(read: DataReadEvent, names: dict[str, str], zone: ZoneInfo) -> Access
     return AccessLogEntry(
         when=read.occurred_at.astimezone(zone),
         third_party=read.third_party,
-        what=describe_read(read.path, read.api, read.request_type),
+        what=(
+            agreement_report_words(read.path)
+            if read.api == AGREEMENT_READS
+            else describe_read(read.path, read.api, read.request_type)
+        ),
         services=services,
         api=API_NAMES.get(read.api, read.api),
     )

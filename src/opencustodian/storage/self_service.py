@@ -25,6 +25,7 @@ from opencustodian.storage.models import (
     Account,
     AccountServicePoint,
     AuditEvent,
+    EnergyDataAgreement,
     Grant,
     Meter,
     RetailCustomer,
@@ -48,11 +49,13 @@ READ_TAGS = (
     EventTag.DATA_READ.value,
     EventTag.CDS_DATA_READ.value,
     EventTag.ECIS_DATA_READ.value,
+    EventTag.AGREEMENT_REPORT_READ.value,
 )
 _API_OF_TAG = {
     EventTag.DATA_READ.value: "espi",
     EventTag.CDS_DATA_READ.value: "cds",
     EventTag.ECIS_DATA_READ.value: "ecis",
+    EventTag.AGREEMENT_REPORT_READ.value: "agreement",
 }
 
 
@@ -179,6 +182,7 @@ class SqlSelfServiceDirectory:
             )
         )
         parties = {f"grant:{row.uuid}": row.name for row in grants}
+        parties.update(self._agreement_parties(customer_id))
         if not parties:
             return []
         events = self._all(
@@ -192,6 +196,22 @@ class SqlSelfServiceDirectory:
             .limit(limit)
         )
         return [_data_read(row, parties[row.subject]) for row in events]
+
+    def _agreement_parties(self, customer_id: int) -> dict[str, str]:
+        """Seed 003: the customer's Energy Data Agreements, by event subject, and their company.
+
+        A one-time agreement's report read is audited under ``agreement:<number>``
+        (``services.agreement_reports``); the company is the third party's application.
+        """
+        rows = self._all(
+            select(EnergyDataAgreement.number, ThirdPartyApplication.name)
+            .join(
+                ThirdPartyApplication,
+                ThirdPartyApplication.id == EnergyDataAgreement.application_id,
+            )
+            .where(EnergyDataAgreement.retail_customer_id == customer_id)
+        )
+        return {f"agreement:{row.number}": row.name for row in rows}
 
 
 def _data_read(row: Row[Any], third_party: str) -> DataReadEvent:

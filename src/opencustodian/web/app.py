@@ -19,8 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from opencustodian import __version__
 from opencustodian.config import Environment, Settings
-from opencustodian.jobs.agreements import agreement_mailer_for
-from opencustodian.jobs.queue import dispatcher_for
+from opencustodian.jobs.agreements import agreement_mailer_for, report_announcer
+from opencustodian.jobs.queue import ReportJob, dispatcher_for
 from opencustodian.jobs.work import lifecycle_for
 from opencustodian.oauth.endpoints import OAuthEdge, TokenRateLimiter
 from opencustodian.oauth.server import ServerSettings
@@ -69,15 +69,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     profile = load_profile(settings.profile)
     sessions = session_factory(engine)
     base_url = (settings.base_url or profile.base_url).rstrip("/")
+    mailer = agreement_mailer_for(settings, profile, base_url)
     context = AppContext(
         settings,
         profile,
         engine,
         sessions,
         base_url,
-        dispatcher_for(settings.jobs_url, sessions),
+        dispatcher_for(
+            settings.jobs_url,
+            sessions,
+            settings,
+            ReportJob(profile.time_zone, profile.limits, report_announcer(mailer)),
+        ),
         lifecycle_for(base_url),
-        agreement_mailer_for(settings, profile, base_url),
+        mailer,
     )
     app = FastAPI(title="OpenCustodian", version=__version__, docs_url="/docs")
     app.state.context = context

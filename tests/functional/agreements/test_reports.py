@@ -22,6 +22,7 @@ from opencustodian.jobs import agreement_reports as report_jobs
 from opencustodian.jobs.agreement_reports import (
     build_agreement_report,
     build_agreement_report_of,
+    build_in_background,
     resume_agreement_reports,
 )
 from opencustodian.profile import Limits
@@ -467,3 +468,26 @@ def test_the_sweep_runs_waiting_and_abandoned_reports_but_not_live_ones(
     }
     assert sorted(calls) == sorted([waiting.agreement_id, abandoned.agreement_id])
     assert report_row(engine, abandoned.report_id).attempts == 2
+
+
+def test_without_a_job_queue_the_report_is_built_in_a_thread_then_followed_up(
+    engine: Engine, party: int
+) -> None:
+    point = service_point(engine, PointChoice())
+    queued = queue_report(engine, party, point, "daily", (date(2026, 10, 30), date(2026, 11, 3)))
+    followed: list[str] = []
+
+    thread = build_in_background(
+        session_factory(engine),
+        queued.agreement_id,
+        ZONE,
+        LIMITS,
+        queued.on_ready,
+        after=lambda: followed.append("emails"),
+        clock=pinned,
+    )
+    thread.join()
+
+    assert report_row(engine, queued.report_id).row_count == 4
+    assert queued.ready_calls == [queued.agreement_id]
+    assert followed == ["emails"]

@@ -56,6 +56,12 @@ class HeldJobs:
     def notifications_queued(self) -> None:
         self.inner.notifications_queued()
 
+    def emails_queued(self) -> None:
+        self.inner.emails_queued()
+
+    def report_requested(self, agreement_id: int) -> None:
+        self.inner.report_requested(agreement_id)
+
     def batch_requested(self, environment: BatchEnvironment, job_id: int) -> None:
         if self.hold:
             self.held.append((environment, job_id))
