@@ -8,7 +8,7 @@ customer's current ESIID/meter pairs straight from the tables, not through the c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
@@ -92,10 +92,14 @@ def seed_agreement_utility(engine: Engine, days: int = 2) -> int:
     return int(found)
 
 
-def meters_of(engine: Engine, username_or_index: str) -> list[tuple[str, str]]:
-    """The customer's (ESIID, meter number) pairs held today, straight from the tables."""
-    today = AGREEMENT_SEED_NOW.date()
-    login = username_or_index
+def meters_of(engine: Engine, login: str) -> list[tuple[str, str]]:
+    """The customer's (ESIID, meter number) pairs held on the seed day, from the tables."""
+    return meters_of_on(engine, login, AGREEMENT_SEED_NOW.date())
+
+
+def meters_of_on(engine: Engine, login: str, today: date) -> list[tuple[str, str]]:
+    """The (ESIID, meter number) pairs ``login`` holds on ``today`` (``UNREGISTERED``: the
+    customers without a login), straight from the tables."""
     statement = (
         select(ServicePoint.esiid, Meter.meter_number)
         .join(Meter, Meter.service_point_id == ServicePoint.id)
