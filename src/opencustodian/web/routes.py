@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from opencustodian.oauth.endpoints import revocation_endpoint, token_endpoint
 from opencustodian.web.api import (
+    agreements,
     cds,
     cds_admin,
     ecis,
@@ -15,7 +16,18 @@ from opencustodian.web.api import (
     espi_resources,
     espi_usage,
 )
-from opencustodian.web.pages import admin, consent, portal, sign_in, usage
+from opencustodian.web.pages import (
+    admin,
+    agreement_invitations,
+    consent,
+    customer_agreements,
+    mailbox,
+    partner,
+    portal,
+    registration,
+    sign_in,
+    usage,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -40,6 +52,9 @@ def install(app: FastAPI) -> None:
     app.add_route("/logout", sign_in.sign_out, methods=["POST"], include_in_schema=False)
     portal.install(app)
     usage.install(app)  # Download My Data, usage chart, access log
+    agreement_invitations.install(app)  # emailed accept/reject links of agreements (seed 003)
+    customer_agreements.install(app)  # the customer's 3rd Party Agreements pages
+    registration.install(app)  # /register: residential and business (FR 6, FR 15)
     espi_authorization.install(app)
     espi_usage.install(app)
     espi_bulk.install(app)  # Bulk and the jobs of asynchronous batches
@@ -49,3 +64,6 @@ def install(app: FastAPI) -> None:
     cds.install(app)  # CDS customer data (JSON)
     cds_admin.install(app)  # CDS and RFC 8414 discovery, Grants and Clients APIs, introspection
     ecis.install(app)  # ECIS signed requests and their keys (seed 004)
+    partner.install(app)  # the third party's portal: Customer Agreements, users, profile
+    agreements.install(app)  # /agreements/v1: the third party's agreements API (seed 003)
+    mailbox.install(app)  # /dev/mailbox: held outgoing email (development and testing only)

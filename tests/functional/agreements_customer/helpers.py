@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,8 +40,10 @@ if TYPE_CHECKING:
 class InProcessTransport(httpx.BaseTransport):
     """Hands each request of a plain (sync) ``httpx.Client`` to the ASGI app in this process.
 
-    Each request runs in its own event loop (``anyio.run``): the pages under test are
-    ordinary request/response handlers, so nothing outlives a request.
+    Each request runs in its own event loop (``anyio.run``) on a thread of its own: the pages
+    under test are ordinary request/response handlers, so nothing outlives a request, and a
+    loop already running in the test's thread (Playwright's sync API keeps one in the xdist
+    worker once a browser test ran there) is never in the way.
     """
 
     def __init__(self, app: FastAPI) -> None:
@@ -57,7 +60,8 @@ class InProcessTransport(httpx.BaseTransport):
                 response.status_code, headers=response.headers, content=body, request=request
             )
 
-        return anyio.run(call)
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(anyio.run, call).result()
 
 
 def in_process_client(app: FastAPI) -> httpx.Client:

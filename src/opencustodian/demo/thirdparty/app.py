@@ -17,6 +17,8 @@ The journey (seed 001, "The Customer Journey"; seed 000 §3.1 "Customer Authoriz
   /connections/{id}/fetch`` fetches again.
 - ``POST /notifications`` receives ESPI ``BatchList`` bodies (FB_39), answers 200 at once and
   then, in the background, fetches the feeds they name (:mod:`.fetching`).
+- ``GET /privacy``: the company's privacy policy, which the custodian's agreement invitations
+  link to (seed 003 EM201).
 """
 
 from __future__ import annotations
@@ -419,6 +421,11 @@ async def receive_notification(request: Request) -> Response:
     return Response(status_code=200, background=BackgroundTask(tp.fetcher.import_notified, uris))
 
 
+def privacy_policy(request: Request) -> HTMLResponse:
+    """The company's privacy policy: the link agreement invitations show (seed 003 EM201)."""
+    return render(request, "privacy.html")
+
+
 def list_notifications(request: Request) -> HTMLResponse:
     """The resource URIs the custodian notified, newest first."""
     return render(
@@ -439,4 +446,5 @@ PAGES: tuple[tuple[str, Callable[..., object], str], ...] = (
     ("/connections/{connection_id}/refresh", refresh_connection, "POST"),
     ("/connections/{connection_id}/disconnect", disconnect, "POST"),
     ("/notifications", list_notifications, "GET"),
+    ("/privacy", privacy_policy, "GET"),
 )
