@@ -492,11 +492,18 @@ def demo(
         f"  Administration:        {base}/admin   — {demo_setup.ADMIN_USERNAME} / {DEMO_PASSWORD}"
     )
     console.print(
+        f"  Agreements (3rd party): {base}/partner/login   — sunspark-admin, sunspark-agent, "
+        f"sunspark-viewer / {DEMO_PASSWORD}",
+        soft_wrap=True,
+    )
+    console.print(f"  Dev mailbox:           {base}/dev/mailbox   — the emails sent")
+    console.print(
         f"  OAuth metadata:        {base}/.well-known/oauth-authorization-server", soft_wrap=True
     )
     console.print(f"  API docs:              {base}/docs", soft_wrap=True)
     console.print(
-        f"  Demo customers:        customer0001 … customer{customers:04d} / {DEMO_PASSWORD}\n"
+        f"  Demo customers:        customer0001 … customer{customers:04d} / {DEMO_PASSWORD} "
+        "(every tenth never registered: share by agreement, then /register)\n"
     )
     _serve_both(settings, (custodian_port, thirdparty_port), tp_base, (client_id, client_secret))
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import HTTPException
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
 from opencustodian.domain.consent import EndReason, GrantStatus
@@ -23,12 +23,15 @@ from opencustodian.domain.scopes import describe
 from opencustodian.kit.time import utc_now
 from opencustodian.oauth.clients import parse_scope_list
 from opencustodian.storage.consent import SqlConsentStore
-from opencustodian.storage.models import ThirdPartyApplication
+from opencustodian.storage.models import Meter, ThirdPartyApplication
 from opencustodian.web import sessions
 from opencustodian.web.pages.rendering import render
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from fastapi import FastAPI
+    from sqlalchemy.orm import Session
     from starlette.requests import Request
 
     from opencustodian.web.app import AppContext
@@ -70,14 +73,34 @@ async def portal_home(request: Request) -> Response:
     customer = _require_customer(request)
     context = _context(request)
 
-    def load() -> list[Any]:
+    def load() -> dict[str, Any]:
         with context.sessions() as session:
             today = utc_now().astimezone(context.profile.time_zone).date()
-            return SqlConsentStore(session).shareable_service_points(
+            choices = SqlConsentStore(session).shareable_service_points(
                 customer, today, sessions.verified_account_id(request)
             )
+            return {"choices": choices, "meters": _current_meters(session, choices, today)}
 
-    return render(request, "portal/home.html", {"choices": await run_in_threadpool(load)})
+    return render(request, "portal/home.html", await run_in_threadpool(load))
+
+
+def _current_meters(session: Session, choices: list[Any], today: date) -> dict[int, str]:
+    """Each service point's meter in service today, as a bill would show it.
+
+    With the ESIID it is what a customer gives a third party asking for an Energy Data
+    Agreement (seed 003).
+    """
+    points = [choice.service_point_id for choice in choices]
+    if not points:
+        return {}
+    rows = session.execute(
+        select(Meter.service_point_id, Meter.meter_number).where(
+            Meter.service_point_id.in_(points),
+            Meter.installed_on <= today,
+            or_(Meter.removed_on.is_(None), Meter.removed_on > today),
+        )
+    )
+    return {int(point): str(number) for point, number in rows}
 
 
 async def share_page(request: Request) -> Response:
