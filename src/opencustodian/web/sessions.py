@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from fastapi import HTTPException
 
@@ -45,6 +46,15 @@ def customer_id(request: Request) -> int | None:
     """The signed-in customer, if any."""
     value = request.session.get(CUSTOMER_KEY)
     return value if isinstance(value, int) else None
+
+
+def require_customer(request: Request) -> int:
+    """The signed-in customer; anyone else is sent to sign in (303) and brought back after."""
+    customer = customer_id(request)
+    if customer is None:
+        target = urlencode({"next": request.url.path})
+        raise HTTPException(status_code=303, headers={"Location": f"/login?{target}"})
+    return customer
 
 
 def verified_account_id(request: Request) -> int | None:

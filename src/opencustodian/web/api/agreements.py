@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy.orm import Session
 
-    from opencustodian.domain.agreements import AgreementView
+    from opencustodian.domain.agreements import AgreementState, AgreementView
     from opencustodian.domain.consent import AccessRecord
     from opencustodian.web.app import AppContext
 
@@ -310,34 +310,18 @@ async def read_agreement(request: Request, number: str) -> Response:
 
 def _answer_one(request: Request, number: str) -> Response:
     context: AppContext = request.app.state.context
-    try:
-        _query(request, frozenset())
-    except QueryError as error:
-        return problem(400, "Bad Request", str(error))
-    with context.sessions() as session:
-        try:
-            record = _caller(request, session)
-        except AccessDeniedError as error:
-            return denied(error)
-        found = owned_agreement(session, record.application_id, number)
-        if found is None:
-            return _not_found()
-        state, view = found
-        report = report_file(session, state.agreement_id)
+    found = _owned(request, number)
+    if isinstance(found, Response):
+        return found
+    _state, view, report = found
     status = report.status if report else None
     return _json(agreement_object(view, status, context.base_url))
 
 
-def _not_found() -> Response:
-    return problem(404, "Not Found", "this company has no agreement with that number")
-
-
-async def read_report(request: Request, number: str) -> Response:
-    """``GET /agreements/v1/agreements/{number}/report``: the CSV once built."""
-    return await run_in_threadpool(_answer_report, request, number)
-
-
-def _answer_report(request: Request, number: str) -> Response:
+def _owned(
+    request: Request, number: str
+) -> Response | tuple[AgreementState, AgreementView, ReportFile | None]:
+    """The caller's agreement ``number`` and its report, or the problem answer refusing it."""
     context: AppContext = request.app.state.context
     try:
         _query(request, frozenset())
@@ -351,8 +335,24 @@ def _answer_report(request: Request, number: str) -> Response:
         found = owned_agreement(session, record.application_id, number)
         if found is None:
             return _not_found()
-        state, _view = found
-        report = report_file(session, state.agreement_id)
+        state, view = found
+        return state, view, report_file(session, state.agreement_id)
+
+
+def _not_found() -> Response:
+    return problem(404, "Not Found", "this company has no agreement with that number")
+
+
+async def read_report(request: Request, number: str) -> Response:
+    """``GET /agreements/v1/agreements/{number}/report``: the CSV once built."""
+    return await run_in_threadpool(_answer_report, request, number)
+
+
+def _answer_report(request: Request, number: str) -> Response:
+    found = _owned(request, number)
+    if isinstance(found, Response):
+        return found
+    state, _view, report = found
     return _report_answer(state.kind, state.status, report, number)
 
 

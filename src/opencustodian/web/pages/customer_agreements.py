@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
-from fastapi import HTTPException
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -70,15 +68,6 @@ def install(app: FastAPI) -> None:
     )
 
 
-def _customer(request: Request) -> int:
-    """The signed-in customer; anyone else is sent to sign in and brought back."""
-    customer = sessions.customer_id(request)
-    if customer is None:
-        target = urlencode({"next": request.url.path})
-        raise HTTPException(status_code=303, headers={"Location": f"/login?{target}"})
-    return customer
-
-
 def _context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
@@ -102,7 +91,7 @@ def _own_view(
 
 async def agreements_page(request: Request) -> Response:
     """``GET /portal/agreements``: every agreement naming the customer, newest first."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     account = sessions.verified_account_id(request)
     context = _context(request)
 
@@ -167,7 +156,7 @@ async def _detail(
 
 async def agreement_page(request: Request) -> Response:
     """``GET /portal/agreements/{number}``: View & Edit 3rd Party Agreement."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     number = _number(request)
     if number is None:
         return _not_found(request)
@@ -176,7 +165,7 @@ async def agreement_page(request: Request) -> Response:
 
 async def agreement_action(request: Request) -> Response:
     """``POST /portal/agreements/{number}/accept|reject|terminate``."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     number = _number(request)
     action = str(request.path_params.get("action", ""))
     if number is None or action not in ACTIONS:

@@ -55,14 +55,6 @@ def install(app: FastAPI) -> None:
     )
 
 
-def _require_customer(request: Request) -> int:
-    customer = sessions.customer_id(request)
-    if customer is None:
-        target = urlencode({"next": request.url.path})
-        raise HTTPException(status_code=303, headers={"Location": f"/login?{target}"})
-    return customer
-
-
 def _context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
@@ -70,7 +62,7 @@ def _context(request: Request) -> AppContext:
 
 async def portal_home(request: Request) -> Response:
     """``GET /portal``: the customer's services."""
-    customer = _require_customer(request)
+    customer = sessions.require_customer(request)
     context = _context(request)
 
     def load() -> dict[str, Any]:
@@ -105,7 +97,7 @@ def _current_meters(session: Session, choices: list[Any], today: date) -> dict[i
 
 async def share_page(request: Request) -> Response:
     """``GET /portal/share``: production third parties a customer may start sharing with."""
-    _require_customer(request)
+    sessions.require_customer(request)
     context = _context(request)
 
     def load() -> list[ThirdPartyApplication]:
@@ -126,7 +118,7 @@ async def share_page(request: Request) -> Response:
 
 async def share_with(request: Request) -> Response:
     """``GET /portal/share/{id}``: off to the third party's scope-selection screen."""
-    _require_customer(request)
+    sessions.require_customer(request)
     context = _context(request)
     application_id = _uuid(request.path_params["application_id"])
 
@@ -159,7 +151,7 @@ def scope_selection_url(base: str, scopes: list[str], custodian_id: str) -> str:
 
 async def connected_apps(request: Request) -> Response:
     """``GET /portal/connected-apps``: every grant, what it shares, and a revoke button."""
-    customer = _require_customer(request)
+    customer = sessions.require_customer(request)
     context = _context(request)
 
     def load() -> list[dict[str, Any]]:
@@ -188,7 +180,7 @@ async def connected_apps(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     """``POST /portal/connected-apps/{id}/revoke``: end the grant now and tell the third party."""
-    customer = _require_customer(request)
+    customer = sessions.require_customer(request)
     form = await request.form()
     sessions.check_csrf(request, form.get("csrf"))
     context = _context(request)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
-from fastapi import HTTPException
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -65,15 +63,6 @@ def install(app: FastAPI) -> None:
     app.add_route("/portal/access-log", access_log_page, methods=["GET"], include_in_schema=False)
 
 
-def _customer(request: Request) -> int:
-    """The signed-in customer; anyone else is sent to sign in and brought back."""
-    customer = sessions.customer_id(request)
-    if customer is None:
-        target = urlencode({"next": request.url.path})
-        raise HTTPException(status_code=303, headers={"Location": f"/login?{target}"})
-    return customer
-
-
 def _context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
@@ -115,7 +104,7 @@ def _download_form(
 
 async def download_page(request: Request) -> Response:
     """``GET /portal/download``: choose services, dates and a format."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     held = await _held(request, customer)
     first, last = default_range(held, _today(_context(request)), DEFAULT_DOWNLOAD_DAYS)
     values = {
@@ -129,7 +118,7 @@ async def download_page(request: Request) -> Response:
 
 async def download_file(request: Request) -> Response:
     """``POST /portal/download``: the file as an attachment, or the form with what is wrong."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     form = await request.form()
     sessions.check_csrf(request, form.get("csrf"))
     context = _context(request)
@@ -188,7 +177,7 @@ def _format(text: str) -> DownloadFormat:
 
 async def usage_index(request: Request) -> Response:
     """``GET /portal/usage``: the chart of the customer's first service."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     held = await _held(request, customer)
     if not held:
         return render(request, "portal/usage.html", {"points": [], "point": None, "chart": None})
@@ -198,7 +187,7 @@ async def usage_index(request: Request) -> Response:
 
 async def usage_page(request: Request) -> Response:
     """``GET /portal/usage/{id}?view=day|month&day=YYYY-MM-DD``: one service's chart."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     context = _context(request)
     held = await _held(request, customer)
     point = _held_point(held, request.path_params["service_point_id"])
@@ -250,7 +239,7 @@ def _view(text: str) -> ChartView:
 
 async def access_log_page(request: Request) -> Response:
     """``GET /portal/access-log?page=N``: which third party read what, and when."""
-    customer = _customer(request)
+    customer = sessions.require_customer(request)
     context = _context(request)
     raw = request.query_params.get("page", "1")
     if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE):
