@@ -419,6 +419,10 @@ class AgreementStore(Protocol):
         """An active grant for the agreement's service point; its id."""
         ...
 
+    def attach_grant(self, agreement_id: int, grant_id: int) -> None:
+        """Record the grant an accepted ongoing agreement opened."""
+        ...
+
     def extend_grant(self, grant_id: int, end: datetime, now: datetime) -> None:
         """Move a grant's end."""
         ...

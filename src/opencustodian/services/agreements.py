@@ -384,10 +384,12 @@ class AgreementService:
         """An active grant for the meter, from now until the term's end date."""
         assert state.term is not None  # noqa: S101 - ongoing agreements have a term
         end_date = state.term.end_after(self.today)
+        # The status moves first: a lost race raises before any grant exists.
+        self._move(state, target, start_date=self.today, end_date=end_date)
         grant_id = self._store.open_grant(
             state, AGREEMENT_SCOPE, self._now, local_midnight(end_date, self._zone), self._now
         )
-        self._move(state, target, start_date=self.today, end_date=end_date, grant_id=grant_id)
+        self._store.attach_grant(state.agreement_id, grant_id)
 
     def _answer_extension(
         self, state: AgreementState, target: AgreementStatus, *, accept: bool

@@ -276,6 +276,15 @@ class SqlAgreementStore:
         self._session.flush()
         return grant.id
 
+    def attach_grant(self, agreement_id: int, grant_id: int) -> None:
+        """Record the grant an accepted ongoing agreement opened."""
+        self._session.execute(
+            update(EnergyDataAgreement)
+            .where(EnergyDataAgreement.id == agreement_id)
+            .values(grant_id=grant_id)
+            .execution_options(synchronize_session=False)
+        )
+
     def extend_grant(self, grant_id: int, end: datetime, now: datetime) -> None:
         """Move an agreement grant's end (an accepted extension)."""
         grant = self._session.get(Grant, grant_id)
