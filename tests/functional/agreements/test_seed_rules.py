@@ -49,6 +49,7 @@ from tests.agreements import (
     service,
     unregistered_form,
 )
+from tests.custodian import register_third_party
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -457,8 +458,6 @@ def _customer_of(engine: Engine, number: str) -> int:
 
 def seed_other_party(engine: Engine) -> int:
     """A second registered third party's id."""
-    from tests.custodian import register_third_party  # noqa: PLC0415 - only this test needs it
-
     other = register_third_party(engine, "Other Energy")
     with engine.connect() as connection:
         found = connection.scalar(

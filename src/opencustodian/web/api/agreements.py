@@ -26,11 +26,9 @@ from starlette.requests import Request  # noqa: TC002 - FastAPI reads route anno
 from opencustodian.domain.agreements import AgreementKind, AgreementStatus
 from opencustodian.domain.consent import GrantKind
 from opencustodian.kit import exact_json
-from opencustodian.kit.time import utc_now
-from opencustodian.services.access import AccessDeniedError, bearer_token, check_bearer
+from opencustodian.services.access import AccessDeniedError
 from opencustodian.storage.agreements import SqlAgreementStore
-from opencustodian.storage.consent import SqlConsentStore
-from opencustodian.web.api.cds import JSON, PROBLEM, denied, problem
+from opencustodian.web.api.cds import JSON, PROBLEM, authenticated, denied, problem
 from opencustodian.web.partner_lookup import (
     ReportFile,
     ReportStatus,
@@ -139,14 +137,7 @@ def _responses(*errors: int, csv: bool) -> dict[int | str, dict[str, Any]]:
 
 def _caller(request: Request, session: Session) -> AccessRecord:
     """The company's live client-credentials token; raises ``AccessDeniedError``."""
-    context: AppContext = request.app.state.context
-    record = check_bearer(
-        SqlConsentStore(session),
-        bearer_token(request.headers.get("authorization")),
-        key=context.key,
-        now=utc_now(),
-        zone=context.profile.time_zone,
-    )
+    record = authenticated(request, session)
     if record.grant_kind is not GrantKind.CLIENT:
         msg = "insufficient_scope"
         description = "this API needs the company's client_credentials access token"

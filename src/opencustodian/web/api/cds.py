@@ -382,7 +382,8 @@ def _responses(schema: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _authenticated(request: Request, session: Session) -> AccessRecord:
+def authenticated(request: Request, session: Session) -> AccessRecord:
+    """The bearer token's access record, through the access choke point (raises if refused)."""
     context: AppContext = request.app.state.context
     return check_bearer(
         SqlConsentStore(session),
@@ -417,7 +418,7 @@ def _answer_listing(request: Request, endpoint: Endpoint) -> Response:
     with context.sessions() as session:
         now = utc_now()
         try:
-            record = _authenticated(request, session)
+            record = authenticated(request, session)
             reader = CdsReader(session, context.engine)
             if endpoint.kind is None:
                 # Aggregations are no customer's records: no grant is read for them.
@@ -476,7 +477,7 @@ def _plan_usage(request: Request) -> Response | Iterator[bytes]:
     with context.sessions() as session:
         now = utc_now()
         try:
-            record = _authenticated(request, session)
+            record = authenticated(request, session)
             reader = CdsReader(session, context.engine)
             grants = read_grants(record, RecordKind.USAGE, _shared(reader, context), now)
         except AccessDeniedError as error:

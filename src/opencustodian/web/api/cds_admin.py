@@ -62,10 +62,16 @@ from opencustodian.protocols.cds.metadata import (
     server_metadata,
 )
 from opencustodian.services import cds_admin
-from opencustodian.services.access import AccessDeniedError, bearer_token, check_bearer
+from opencustodian.services.access import AccessDeniedError
 from opencustodian.storage.cds_admin import SqlCdsAdminStore
-from opencustodian.storage.consent import SqlConsentStore
-from opencustodian.web.api.cds import JSON, PROBLEM, denied, problem, with_cds_components
+from opencustodian.web.api.cds import (
+    JSON,
+    PROBLEM,
+    authenticated,
+    denied,
+    problem,
+    with_cds_components,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -377,14 +383,7 @@ def _listing_response(
 
 def _admin(request: Request, session: Session) -> AccessRecord:
     """The caller's record: a live client token with ``cds_client_admin``."""
-    context: AppContext = request.app.state.context
-    record = check_bearer(
-        SqlConsentStore(session),
-        bearer_token(request.headers.get("authorization")),
-        key=context.key,
-        now=utc_now(),
-        zone=context.profile.time_zone,
-    )
+    record = authenticated(request, session)
     cds_admin.require_client_admin(record)
     return record
 
